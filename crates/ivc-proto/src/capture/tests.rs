@@ -1,0 +1,193 @@
+//! Round-trip and damage tests: whatever the encoder writes, the decoder reads back exactly, and
+//! any damage to a record line is reported with its line, never absorbed.
+
+use super::*;
+use proptest::prelude::*;
+use std::string::{String, ToString};
+use std::{format, vec};
+use std::vec::Vec;
+
+#[derive(Clone, Debug)]
+enum S {
+    Ok(Vec<u64>),
+    Lost,
+    Corrupt,
+}
+
+/// A synthetic run: `groups` of samples with `ncols` columns, encoded as a guest would.
+fn encode_run(role: &'static str, ncols: usize, groups: &[Vec<S>], n: u64, out: &mut String) {
+    let cols = ["rtt", "oneway", "c3", "c4"][..ncols].join(",");
+    let mut e = Encoder::new(role, ncols, |l: &str| {
+        out.push_str(l);
+        out.push_str("\r\n");
+    });
+    e.header(&[("v", &1), ("exp", &"notif"), ("cfg", &"+interf"), ("hyp", &"baremetal")]);
+    e.header(&[("plat", &"qemu-virt"), ("role", &role), ("freq", &62_500_000u64), ("n", &n)]);
+    e.header(&[("warm", &10), ("gap_ns", &10_000_000u64), ("build", &"0.1.0-test"), ("cols", &cols)]);
+    e.header(&[("common_counter", &"yes"), ("cpus", &"tx:0,rx:1")]);
+    e.header_done();
+    for (i, g) in groups.iter().enumerate() {
+        if groups.len() > 1 {
+            e.group(&[("mode", &"polling"), ("buf", &(4096u64 << i))]);
+        }
+        for s in g {
+            match s {
+                S::Ok(v) => e.sample(v),
+                S::Lost => e.lost(),
+                S::Corrupt => e.corrupt(),
+            }
+        }
+    }
+    e.note("run over");
+    e.end(&[]);
+}
+
+fn sample(ncols: usize) -> impl Strategy<Value = S> {
+    prop_oneof![
+        8 => prop::collection::vec(prop_oneof![0u64..2000, any::<u64>()], ncols).prop_map(S::Ok),
+        1 => Just(S::Lost),
+        1 => Just(S::Corrupt),
+    ]
+}
+
+fn run_strategy() -> impl Strategy<Value = (usize, Vec<Vec<S>>)> {
+    (1usize..=4, 1u64..40, 1usize..4).prop_flat_map(|(ncols, n, ng)| {
+        (Just(ncols), prop::collection::vec(prop::collection::vec(sample(ncols), n as usize), ng))
+    })
+}
+
+fn check_round_trip(ncols: usize, groups: &[Vec<S>], capture: &Capture) {
+    let run = capture.run("tx").expect("tx run");
+    assert!(run.damage.is_empty(), "{:?}", run.damage);
+    assert_eq!(run.header.columns.len(), ncols);
+    assert_eq!(run.header.freq_hz, 62_500_000);
+    assert_eq!(run.header.config, "+interf");
+    assert_eq!(run.header.get("cpus"), Some("tx:0,rx:1"));
+    assert_eq!(run.groups.len(), groups.len());
+    for (g, want) in run.groups.iter().zip(groups) {
+        assert_eq!(g.count as usize, want.len());
+        let good: Vec<&Vec<u64>> = want.iter().filter_map(|s| if let S::Ok(v) = s { Some(v) } else { None }).collect();
+        for c in 0..ncols {
+            let col: Vec<u64> = good.iter().map(|v| v[c]).collect();
+            assert_eq!(g.columns[c], col);
+        }
+        let lost: Vec<u64> = want.iter().enumerate().filter(|(_, s)| matches!(s, S::Lost)).map(|(i, _)| i as u64).collect();
+        assert_eq!(g.lost_at, lost);
+    }
+    assert_eq!(run.notes, ["run over"]);
+}
+
+proptest! {
+    #[test]
+    fn round_trip_with_noise((ncols, groups) in run_strategy(), noise in "[ -~]{0,30}") {
+        let n = groups[0].len() as u64;
+        let mut text = String::new();
+        encode_run("tx", ncols, &groups, n, &mut text);
+        // Put console noise in front of every record and between them, as boot logs and a
+        // hypervisor's prefixes do.
+        let mixed: String = text.lines().map(|l| format!("(XEN) DOM1: {noise}{l}\r\nnoise {noise}\n")).collect();
+        for input in [text.as_str(), mixed.as_str()] {
+            let c = decode(input.as_bytes()).unwrap();
+            check_round_trip(ncols, &groups, &c);
+            for line in input.lines() {
+                if let Some(at) = line.find(TAG) {
+                    prop_assert!(line[at..].trim_end().len() <= MAX_LINE);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_changed_byte_in_a_record_is_reported((ncols, groups) in run_strategy(), pick in any::<prop::sample::Index>(), new in any::<u8>()) {
+        let n = groups[0].len() as u64;
+        let mut text = String::new();
+        encode_run("tx", ncols, &groups, n, &mut text);
+        let mut bytes = text.into_bytes();
+        let i = pick.index(bytes.len());
+        prop_assume!(bytes[i] != new && !(bytes[i] == b'\r' && new == b' ') && bytes[i] != b'\r');
+        bytes[i] = new;
+        let line = bytes[..i].iter().filter(|&&b| b == b'\n').count() + 1;
+        let err = decode(&bytes).expect_err("damage must be reported");
+        // The damaged line, or the record after it when the damage hid a whole record (one line
+        // further when the new byte is a line break that split the damaged record in two).
+        let slack = if new == b'\n' { 2 } else { 1 };
+        prop_assert!(err.line >= line.saturating_sub(1) && err.line <= line + slack, "{} vs line {}", err, line);
+    }
+}
+
+fn sample_capture() -> String {
+    let groups = vec![(0..50).map(|i| S::Ok(vec![1000 + i % 7, 500 + i % 3])).collect::<Vec<_>>()];
+    let mut text = String::from("boot log\r\nPress 's' to start\r\n");
+    encode_run("tx", 2, &groups, 50, &mut text);
+    text
+}
+
+#[test]
+fn dropped_line_is_reported_with_its_line() {
+    let text = sample_capture();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let victim = lines.iter().position(|l| l.contains(" S ")).unwrap();
+    let cut: String = lines.iter().enumerate().filter(|(i, _)| *i != victim).map(|(_, l)| format!("{l}\n")).collect();
+    let err = decode(cut.as_bytes()).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Missing { .. }), "{err}");
+    assert_eq!(err.line, victim + 1, "the line after the gap (1-based line of what followed)");
+}
+
+#[test]
+fn cut_off_end_is_reported() {
+    let text = sample_capture();
+    let end = text.find(" E ").unwrap();
+    let cut = &text[..text[..end].rfind('\n').unwrap() + 1];
+    let err = decode(cut.as_bytes()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Truncated("tx".into()), "{err}");
+    // A cut in the middle of the last line is damage on that line.
+    let mid = &text[..end + 5];
+    let err = decode(mid.as_bytes()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NoChecksum, "{err}");
+}
+
+#[test]
+fn flipped_byte_is_reported_with_its_line() {
+    let text = sample_capture();
+    let at = text.find(" S ").unwrap() + 5;
+    let mut bytes = text.clone().into_bytes();
+    bytes[at] ^= 0x01;
+    let err = decode(&bytes).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Checksum);
+    assert_eq!(err.line, text[..at].matches('\n').count() + 1);
+}
+
+#[test]
+fn totals_must_agree() {
+    // Re-sign an end record that claims one sample more than was sent: the checksum passes,
+    // the totals do not.
+    let text = sample_capture();
+    let line = text.lines().find(|l| l.contains(" E ")).unwrap();
+    let body = &line[..line.len() - 6].replace("samples=50", "samples=51");
+    let forged = format!("{body} ~{:04x}", crc::crc16(body.as_bytes()));
+    let err = decode(text.replace(line, &forged).as_bytes()).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Totals(_)), "{err}");
+}
+
+#[test]
+fn restarted_guest_keeps_both_runs() {
+    let mut text = sample_capture();
+    let first_end = text.find(" E ").unwrap();
+    let cut = text[..text[..first_end].rfind('\n').unwrap() + 1].to_string();
+    text = cut + &sample_capture();
+    let c = decode_lenient(text.as_bytes());
+    assert_eq!(c.runs.len(), 2);
+    assert!(!c.runs[0].is_complete());
+    assert!(c.runs[1].is_complete());
+    assert_eq!(c.run("tx").unwrap().groups[0].count, 50);
+}
+
+#[test]
+fn typical_latencies_cost_few_bytes() {
+    // Hardware-like jitter: deltas of a few tens of ticks between samples.
+    let groups = vec![(0..1000u64).map(|i| S::Ok(vec![700 + (i * 37) % 60, 350 + (i * 11) % 30])).collect::<Vec<_>>()];
+    let mut text = String::new();
+    encode_run("tx", 2, &groups, 1000, &mut text);
+    let sample_bytes: usize = text.lines().filter(|l| l.contains(" S ")).map(|l| l.len() + 2).sum();
+    assert!(sample_bytes < 1000 * 6, "{sample_bytes} bytes for 1000 two-column samples");
+}

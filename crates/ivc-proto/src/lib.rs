@@ -1,0 +1,20 @@
+//! ivc-proto: the one definition of every format ivcbench's guests and host share.
+//!
+//! - [`layout`]: the shared region between tx and rx (control block, data buffer, data pattern);
+//! - [`params`]: the run-parameter block the host patches into a guest image;
+//! - [`platform`]: memory maps and devices of the supported boards;
+//! - [`capture`]: the capture format that guests print and the host decodes.
+//!
+//! `no_std`; the decoder needs the `alloc` feature. See docs/capture-format.md for the format.
+#![no_std]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod capture;
+pub mod layout;
+pub mod params;
+pub mod platform;

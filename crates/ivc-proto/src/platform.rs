@@ -1,0 +1,83 @@
+//! Platforms as data: the memory map and devices that guests and the host agree on.
+//!
+//! Guests take their device addresses from here at compile time; the host reads the same
+//! constants to generate hypervisor configurations and QEMU command lines.
+
+/// Which interrupt controller a platform has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gic {
+    /// GICv2: distributor and CPU interface are both MMIO.
+    V2 { gicd: u64, gicc: u64 },
+    /// GICv3: distributor MMIO, one redistributor frame pair (128 KiB) per core.
+    V3 { gicd: u64, gicr: u64 },
+}
+
+/// A board (or emulated machine) as the guests see it without a hypervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// Name used on the command line and in captures (`qemu-virt`, `zcu104`, `zcu102`).
+    pub name: &'static str,
+    /// Start and size of the RAM the guests may use.
+    pub ram_base: u64,
+    pub ram_size: u64,
+    /// Where the image is loaded (RAM base + the Image header's text_offset).
+    pub load_addr: u64,
+    /// Console UART (PL011 on QEMU, Cadence UART on the Zynq MPSoC boards).
+    pub uart_base: u64,
+    /// Second UART, where the board has one (the artifact put rx on it).
+    pub uart2_base: Option<u64>,
+    pub gic: Gic,
+    /// The whole MMIO window that is mapped as device memory (base, size).
+    pub mmio: (u64, u64),
+    /// Cores the platform has.
+    pub cores: usize,
+    /// Shared region (control block + data buffer) for tx and rx.
+    pub shmem_base: u64,
+    /// Base of the interference guest's buffer (the seed's MEM_BASE).
+    pub interf_base: u64,
+    /// Size of the last-level cache in bytes (the interferer defaults to twice this).
+    pub llc_size: u64,
+}
+
+/// QEMU `virt` (qemu-system-aarch64 -M virt), the emulated testbed.
+pub const QEMU_VIRT: Platform = Platform {
+    name: "qemu-virt",
+    ram_base: 0x4000_0000,
+    ram_size: 0x4000_0000,
+    load_addr: 0x4008_0000,
+    uart_base: 0x0900_0000,
+    uart2_base: Some(0x0904_0000),
+    gic: Gic::V3 { gicd: 0x0800_0000, gicr: 0x080A_0000 },
+    mmio: (0x0800_0000, 0x0200_0000),
+    cores: 4,
+    shmem_base: 0x4200_0000,
+    interf_base: 0x4400_0000,
+    llc_size: 1 << 20,
+};
+
+/// Xilinx ZCU104 (Zynq UltraScale+ MPSoC, 4x Cortex-A53, 1 MiB L2, GIC-400).
+pub const ZCU104: Platform = Platform {
+    name: "zcu104",
+    ram_base: 0x0,
+    ram_size: 0x8000_0000,
+    load_addr: 0x2008_0000,
+    uart_base: 0xFF00_0000,
+    uart2_base: Some(0xFF01_0000),
+    gic: Gic::V2 { gicd: 0xF901_0000, gicc: 0xF902_0000 },
+    mmio: (0xF800_0000, 0x0800_0000),
+    cores: 4,
+    shmem_base: 0x2200_0000,
+    interf_base: 0x4800_0000,
+    llc_size: 1 << 20,
+};
+
+/// Xilinx ZCU102: same MPSoC as the ZCU104, more DDR.
+pub const ZCU102: Platform = Platform { name: "zcu102", ..ZCU104 };
+
+/// Every platform ivcbench knows.
+pub const ALL: [Platform; 3] = [QEMU_VIRT, ZCU104, ZCU102];
+
+/// Looks a platform up by its name.
+pub fn by_name(name: &str) -> Option<&'static Platform> {
+    ALL.iter().find(|p| p.name == name)
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything ivcbench needs on a fresh Debian 12 machine (run as root, or with sudo available).
+#   - QEMU 10 from bookworm-backports: 7.2 hangs in icount mode with more than one vCPU (docs/testbed.md).
+#   - device-tree-compiler: the Xen testbed edits QEMU's own device tree.
+#   - the aarch64-unknown-none Rust target: RUSTUP_AUTO_INSTALL=0 here, so rust-toolchain.toml alone
+#     installs nothing.
+#   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed).
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+need_update=1
+apt_update() {
+  if [ "$need_update" = 1 ]; then $SUDO apt-get update -q; need_update=0; fi
+}
+
+if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "setup: adding bookworm-backports to apt sources"
+  echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/ivcbench-backports.list >/dev/null
+fi
+
+if ! qemu-system-aarch64 --version 2>/dev/null | grep -qE 'version (9|1[0-9])\.'; then
+  apt_update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t bookworm-backports qemu-system-arm
+fi
+
+if ! command -v dtc >/dev/null; then
+  apt_update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q device-tree-compiler
+fi
+
+if ! rustup target list --installed | grep -qx aarch64-unknown-none; then
+  rustup target add aarch64-unknown-none
+fi
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+XEN_DIR=.cache/xen
+if [ ! -f "$XEN_DIR/boot/xen-4.17-arm64" ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+    need_update=1
+  fi
+  apt_update
+  mkdir -p "$XEN_DIR/deb"
+  (cd "$XEN_DIR/deb" && apt-get download -q xen-hypervisor-4.17-arm64:arm64)
+  dpkg-deb -x "$XEN_DIR"/deb/xen-hypervisor-4.17-arm64_*.deb "$XEN_DIR"
+fi
+echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64)"
