@@ -35,6 +35,9 @@ pub struct TxLine {
     pub done: AtomicU64,
 }
 
+/// Words of the shared data buffer, as `u64`s (rx checks each against [`pattern_word`]).
+pub const DATA_WORDS: usize = DATA_SIZE / 8;
+
 /// Fields only rx writes.
 #[repr(C, align(64))]
 #[derive(Default)]

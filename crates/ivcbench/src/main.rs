@@ -1,1 +1,289 @@
-fn main() {}
+//! The `ivcbench` command line: build → run → report.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ivc_proto::params::{flag, Params, BUFFER_SIZES};
+use ivc_proto::platform;
+use ivcbench::cli::{parse_duration, parse_size};
+use ivcbench::names::{Configuration, Hypervisor};
+use ivcbench::qemu::Clock;
+use ivcbench::run::{self, RunSpec};
+use ivcbench::{build, report};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Measure inter-VM communication on static partitioning hypervisors: notification latency and
+/// transfer throughput between two VMs, alone and next to a cache-thrashing VM.
+#[derive(Parser)]
+#[command(name = "ivcbench", version, after_help = "Captures go to experiments/comm/<experiment>/<hypervisor><suffix>, as in the RTAS'23 artifact.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the guest images (one per hypervisor backend and platform) under target/ivcbench/images.
+    Build {
+        /// Backends to build (default: every available one).
+        #[arg(long = "hypervisor", value_enum)]
+        hypervisors: Vec<Hypervisor>,
+        #[arg(long, default_value = "qemu-virt")]
+        platform: String,
+    },
+    /// Run one configuration, capture its console to experiments/comm/... and print a summary.
+    Run(RunArgs),
+    /// Decode existing captures and print their summaries; exits non-zero on any damage.
+    Summary {
+        /// Capture files (e.g. experiments/comm/notif/baremetal).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+    },
+    /// Run the demo slice on the QEMU testbed: baremetal notif, notif+interf, transfer and
+    /// transfer+interf with short sample counts, then print every summary.
+    Demo {
+        /// Where the captures go.
+        #[arg(long, default_value = "experiments/comm")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Target {
+    /// QEMU `virt`, started and stopped by ivcbench.
+    Qemu,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Polling,
+    Interrupt,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[arg(long, value_enum)]
+    hypervisor: Hypervisor,
+    /// Experiment and configuration: notif, notif+interf, notif+col, notif+interf+col,
+    /// notif+interf+col+hypcol, transfer, transfer+interf.
+    #[arg(long, value_parser = Configuration::parse)]
+    experiment: Configuration,
+    #[arg(long, value_enum, default_value = "qemu")]
+    target: Target,
+    #[arg(long, default_value = "qemu-virt")]
+    platform: String,
+    /// Samples to record (notif: in all; transfer: per mode and buffer size) [default: notif 200, transfer 50].
+    #[arg(long)]
+    samples: Option<u32>,
+    /// Samples run first and thrown away.
+    #[arg(long, default_value_t = 10)]
+    warmups: u32,
+    /// Pause between samples (e.g. 10ms, 100us).
+    #[arg(long, default_value = "10ms", value_parser = parse_duration)]
+    gap: Duration,
+    /// A notification or chunk not acknowledged within this is counted as lost.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    sample_timeout: Duration,
+    /// transfer: bytes moved per sample.
+    #[arg(long, default_value = "16M", value_parser = parse_size)]
+    total: u64,
+    /// transfer: buffer sizes to run (default: 4K,32K,256K,512K,1M,2M,4M,16M).
+    #[arg(long, value_delimiter = ',', value_parser = parse_size)]
+    buffers: Vec<u64>,
+    /// transfer: modes to run (default: both).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    modes: Vec<Mode>,
+    /// rx does not dirty its L1D while waiting (the artifact does).
+    #[arg(long)]
+    no_rx_dirty: bool,
+    /// rx does not invalidate its I-cache in the handler (the artifact does).
+    #[arg(long)]
+    no_rx_icache_inv: bool,
+    /// Root of the captures.
+    #[arg(long, default_value = "experiments/comm")]
+    out: PathBuf,
+    /// Overwrite an existing capture.
+    #[arg(long)]
+    force: bool,
+    /// Run QEMU in host real time instead of deterministic icount mode (timings become host noise).
+    #[arg(long)]
+    realtime: bool,
+    /// icount shift: 2^N ns of virtual time per instruction.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=10))]
+    icount_shift: u8,
+    /// Longest console silence once the run has started (e.g. 60s).
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Longest wait for the guest's start prompt.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    boot_timeout: Duration,
+}
+
+impl RunArgs {
+    fn spec(&self) -> Result<RunSpec> {
+        let Some(platform) = platform::by_name(&self.platform) else {
+            bail!("unknown platform `{}` (known: qemu-virt, zcu104, zcu102)", self.platform);
+        };
+        if platform.name != "qemu-virt" {
+            bail!("the qemu target emulates qemu-virt only; `--platform {}` needs a board target", platform.name);
+        }
+        let default_samples = match self.experiment.experiment {
+            ivc_proto::params::Experiment::Notif => 200,
+            ivc_proto::params::Experiment::Transfer => 50,
+        };
+        let mut p = Params {
+            samples: self.samples.unwrap_or(default_samples),
+            warmups: self.warmups,
+            gap_ns: self.gap.as_nanos() as u64,
+            timeout_ns: self.sample_timeout.as_nanos() as u64,
+            transfer_total: self.total,
+            ..Params::DEFAULT
+        };
+        if p.samples == 0 {
+            bail!("--samples must be at least 1");
+        }
+        if !self.buffers.is_empty() {
+            p.buffers = 0;
+            for b in &self.buffers {
+                let Some(i) = BUFFER_SIZES.iter().position(|s| s == b) else {
+                    bail!("buffer size {b} is not one of the experiment's (4K,32K,256K,512K,1M,2M,4M,16M)");
+                };
+                p.buffers |= 1 << i;
+            }
+        }
+        if BUFFER_SIZES.iter().enumerate().any(|(i, &s)| p.buffers & (1 << i) != 0 && s > p.transfer_total) {
+            bail!("--total {} is smaller than a buffer size it would run; pass --buffers up to the total", self.total);
+        }
+        if !self.modes.is_empty() {
+            p.flags &= !(flag::MODE_POLLING | flag::MODE_INTERRUPT);
+            for m in &self.modes {
+                p.flags |= if *m == Mode::Polling { flag::MODE_POLLING } else { flag::MODE_INTERRUPT };
+            }
+        }
+        if self.no_rx_dirty {
+            p.flags &= !flag::RX_DIRTY_L1;
+        }
+        if self.no_rx_icache_inv {
+            p.flags &= !flag::RX_INV_ICACHE;
+        }
+        Ok(RunSpec {
+            hypervisor: self.hypervisor,
+            config: self.experiment,
+            platform,
+            params: p,
+            out_root: self.out.clone(),
+            force: self.force,
+            clock: if self.realtime { Clock::RealTime } else { Clock::Icount(self.icount_shift) },
+            boot_timeout: self.boot_timeout,
+            idle_timeout: self.idle_timeout,
+            progress: true,
+        })
+    }
+}
+
+fn print_outcome(o: &run::Outcome) -> Result<()> {
+    let tx = o.capture.run("tx").context("no tx run")?;
+    print!("{}", report::summary(tx, &o.testbed)?);
+    println!("  capture {} ({:.1} s wall)", o.capture_path.display(), o.wall.as_secs_f64());
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("ivcbench: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build { hypervisors, platform } => {
+            let root = build::project_root();
+            let hyps: Vec<Hypervisor> = if hypervisors.is_empty() {
+                Hypervisor::ALL.into_iter().filter(|h| build::backend_available(*h)).collect()
+            } else {
+                hypervisors
+            };
+            if platform::by_name(&platform).is_none() {
+                bail!("unknown platform `{platform}` (known: qemu-virt, zcu104, zcu102)");
+            }
+            for h in hyps {
+                let img = build::build_image(&root, h, &platform)?;
+                println!("{}", img.display());
+            }
+        }
+        Command::Run(args) => {
+            let spec = args.spec()?;
+            print_outcome(&run::run(&spec)?)?;
+        }
+        Command::Summary { captures } => {
+            let mut failed = 0;
+            for path in captures {
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                match ivc_proto::capture::decode(&bytes) {
+                    Ok(c) => match c.run("tx") {
+                        Some(tx) => print!("{}", report::summary(tx, &testbed_of(&path))?),
+                        None => {
+                            eprintln!("ivcbench: {}: no tx run in the capture", path.display());
+                            failed += 1;
+                        }
+                    },
+                    Err(e) => {
+                        eprintln!("ivcbench: {}:{e}", path.display());
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} capture(s) damaged or empty");
+            }
+        }
+        Command::Demo { out } => demo(out)?,
+    }
+    Ok(())
+}
+
+/// What a capture was measured on, from the metadata written beside it.
+fn testbed_of(capture: &std::path::Path) -> String {
+    let mut meta = capture.as_os_str().to_owned();
+    meta.push(".meta.json");
+    std::fs::read(PathBuf::from(meta))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["testbed"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "testbed unknown (no metadata beside the capture)".into())
+}
+
+fn demo(out: PathBuf) -> Result<()> {
+    let t = Instant::now();
+    let runs = [("notif", 500u32), ("notif+interf", 500), ("transfer", 5), ("transfer+interf", 5)];
+    let mut outcomes = Vec::new();
+    for (cfg, samples) in runs {
+        let args = RunArgs::parse_from_demo(cfg, samples, &out);
+        outcomes.push(run::run(&args.spec()?)?);
+    }
+    println!();
+    for o in &outcomes {
+        print_outcome(o)?;
+        println!();
+    }
+    println!("demo: {} runs in {:.1} s wall", outcomes.len(), t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+impl RunArgs {
+    /// The demo's settings: short runs that show every experiment in a few minutes here.
+    fn parse_from_demo(cfg: &str, samples: u32, out: &std::path::Path) -> RunArgs {
+        let samples = samples.to_string();
+        let out = out.to_string_lossy().into_owned();
+        let mut argv = vec!["run", "--hypervisor", "baremetal", "--experiment", cfg, "--samples", &samples, "--out", &out, "--force"];
+        if cfg.starts_with("transfer") {
+            argv.extend(["--total", "1M", "--buffers", "4K,32K,256K,512K,1M", "--warmups", "1", "--gap", "1ms"]);
+        }
+        let Cli { command: Command::Run(a) } = Cli::parse_from(std::iter::once("ivcbench").chain(argv)) else {
+            unreachable!("the demo's arguments are a run")
+        };
+        a
+    }
+}

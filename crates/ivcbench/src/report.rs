@@ -1,0 +1,139 @@
+//! Step 4 of the workflow: turn decoded runs into statistics and summaries.
+
+use anyhow::{bail, Result};
+use ivc_proto::capture::{Group, Run};
+use std::fmt::Write;
+
+/// Order statistics of a set of samples (nearest-rank percentiles).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub n: usize,
+    pub min: f64,
+    pub median: f64,
+    pub mean: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Stats {
+    /// `None` for an empty set: there is no statistic of nothing.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Stats> {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Some(Stats {
+            n,
+            min: v[0],
+            median: rank(0.5),
+            mean: v.iter().sum::<f64>() / n as f64,
+            p99: rank(0.99),
+            max: v[n - 1],
+        })
+    }
+}
+
+/// Converts counter ticks to nanoseconds at the counter frequency the guest reported.
+pub fn ticks_to_ns(ticks: u64, freq_hz: u64) -> f64 {
+    ticks as f64 * 1e9 / freq_hz as f64
+}
+
+/// Throughput of one transfer sample: `bytes` moved in `ticks`.
+pub fn mib_per_s(bytes: u64, ticks: u64, freq_hz: u64) -> f64 {
+    (bytes as f64 / (1u64 << 20) as f64) / (ticks as f64 / freq_hz as f64)
+}
+
+fn size_name(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{}M", bytes >> 20)
+    } else {
+        format!("{}K", bytes >> 10)
+    }
+}
+
+fn group_u64(g: &Group, key: &str) -> Result<u64> {
+    match g.get(key).map(str::parse::<u64>) {
+        Some(Ok(v)) => Ok(v),
+        _ => bail!("transfer group without a numeric `{key}` field"),
+    }
+}
+
+/// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated or hardware).
+pub fn summary(run: &Run, testbed: &str) -> Result<String> {
+    let h = &run.header;
+    let mut s = String::new();
+    writeln!(s, "{}{} on {} ({}), counter {} Hz, {}", h.experiment, h.config, h.hypervisor, h.platform, h.freq_hz, testbed)?;
+    match h.experiment.as_str() {
+        "notif" => {
+            let g = run.groups.first().map(|g| (g.column(h, "rtt"), g.column(h, "oneway"), g.count));
+            let Some((Some(rtt), oneway, count)) = g else { bail!("notif run without an `rtt` column") };
+            writeln!(s, "  samples {count}, lost {}", run.lost())?;
+            let line = |s: &mut String, name: &str, col: &[u64]| -> Result<()> {
+                if let Some(t) = Stats::of(col.iter().map(|&v| ticks_to_ns(v, h.freq_hz))) {
+                    writeln!(
+                        s,
+                        "  {name:<8} ns: min {:>9.0}  median {:>9.0}  mean {:>9.0}  p99 {:>9.0}  max {:>9.0}",
+                        t.min, t.median, t.mean, t.p99, t.max
+                    )?;
+                }
+                Ok(())
+            };
+            line(&mut s, "rtt", rtt)?;
+            if let Some(ow) = oneway.filter(|_| h.get("common_counter") == Some("yes")) {
+                line(&mut s, "one-way", ow)?;
+            }
+        }
+        "transfer" => {
+            for g in &run.groups {
+                let (buf, total) = (group_u64(g, "buf")?, group_u64(g, "total")?);
+                let Some(ticks) = g.column(h, "ticks") else { bail!("transfer run without a `ticks` column") };
+                let t = Stats::of(ticks.iter().map(|&v| mib_per_s(total, v, h.freq_hz)));
+                let mode = g.get("mode").unwrap_or("?");
+                match t {
+                    Some(t) => writeln!(
+                        s,
+                        "  {mode:<9} buf {:>4}: {} samples, MiB/s min {:>8.1}  median {:>8.1}  max {:>8.1}{}",
+                        size_name(buf),
+                        g.count,
+                        t.min,
+                        t.median,
+                        t.max,
+                        if g.corrupt_at.is_empty() { String::new() } else { format!("  ({} corrupt)", g.corrupt_at.len()) }
+                    )?,
+                    None => writeln!(s, "  {mode:<9} buf {:>4}: no good sample", size_name(buf))?,
+                }
+            }
+            if let Some(end) = &run.end {
+                let f = |k: &str| end.iter().find(|(key, _)| key == k).map_or("?", |(_, v)| v.as_str());
+                writeln!(s, "  chunks sent {}, verified by rx {}, bad {}", f("chunks"), f("verified"), f("bad"))?;
+            }
+        }
+        other => bail!("unknown experiment `{other}` in the capture"),
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let t = Stats::of((1..=100).map(f64::from)).unwrap();
+        assert_eq!((t.min, t.median, t.p99, t.max), (1.0, 50.0, 99.0, 100.0));
+        assert_eq!(t.mean, 50.5);
+        assert_eq!(Stats::of([7.0]).unwrap().p99, 7.0);
+        assert!(Stats::of([]).is_none());
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(ticks_to_ns(625, 62_500_000), 10_000.0);
+        assert_eq!(mib_per_s(16 << 20, 100_000_000, 100_000_000), 16.0);
+        assert_eq!(size_name(4096), "4K");
+        assert_eq!(size_name(16 << 20), "16M");
+    }
+}

@@ -1,0 +1,292 @@
+//! Step 3 of the workflow: run a configuration and capture its console.
+//!
+//! The console bytes go to the capture file as they arrive, before anything parses them, so
+//! nothing captured is lost when a run fails. The run is watched for the guest's start prompt
+//! (answered with `s`, as a person would in the seed), for tx's end record and for silence.
+
+use crate::build::{self, patch_params};
+use crate::names::{Configuration, Hypervisor};
+use crate::qemu::{self, Clock};
+use anyhow::{anyhow, bail, Context, Result};
+use ivc_proto::capture::{self, Capture, PROMPT, START_KEY, TAG};
+use ivc_proto::params::{flag, Params, Role};
+use ivc_proto::platform::Platform;
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Everything one run needs.
+pub struct RunSpec {
+    pub hypervisor: Hypervisor,
+    pub config: Configuration,
+    pub platform: &'static Platform,
+    /// Parameters for the guests; experiment, role and configuration are filled in by [`run`].
+    pub params: Params,
+    /// Root of the captures (`experiments/comm`).
+    pub out_root: PathBuf,
+    pub force: bool,
+    pub clock: Clock,
+    /// Longest wait for the start prompt after QEMU starts.
+    pub boot_timeout: Duration,
+    /// Longest silence on the console once the run has started.
+    pub idle_timeout: Duration,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+/// A finished, decoded run.
+pub struct Outcome {
+    pub capture_path: PathBuf,
+    pub capture: Capture,
+    pub testbed: String,
+    pub wall: Duration,
+}
+
+/// Builds, boots, captures and decodes one configuration.
+pub fn run(spec: &RunSpec) -> Result<Outcome> {
+    let path = spec.config.capture_path(&spec.out_root, spec.hypervisor);
+    if path.exists() && !spec.force {
+        bail!("{} already exists: pass --force to overwrite it", path.display());
+    }
+    if spec.hypervisor != Hypervisor::Baremetal {
+        bail!("`--hypervisor {}` cannot run on the qemu target yet (available: baremetal)", spec.hypervisor);
+    }
+    if spec.config.suffix.col {
+        bail!(
+            "{}: baremetal has no hypervisor to colour memory, so `+col`/`+hypcol` would run the uncoloured setup under a coloured name",
+            spec.config
+        );
+    }
+    let qemu_version = qemu::check(spec.clock)?;
+    let root = build::project_root();
+    let image_path = build::build_image(&root, spec.hypervisor, spec.platform.name)?;
+
+    let mut p = spec.params;
+    p.experiment = spec.config.experiment;
+    p.role = Role::All;
+    p.flags |= flag::POWER_OFF;
+    if spec.config.suffix.interf {
+        p.flags |= flag::INTERF;
+    } else {
+        p.flags &= !flag::INTERF;
+    }
+    let p = p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))?;
+    let mut image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
+    patch_params(&mut image, &p)?;
+    let run_dir = root.join("target/ivcbench/run");
+    std::fs::create_dir_all(&run_dir)?;
+    let run_image = run_dir.join(format!("{}{}-{}.img", spec.hypervisor, spec.config.suffix, spec.config.experiment.name()));
+    std::fs::write(&run_image, &image)?;
+
+    let cores = if spec.config.suffix.interf { 3 } else { 2 };
+    let mut cmd = qemu::baremetal(&run_image, cores, spec.clock);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .create_new(!spec.force)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let what = format!("{}/{}", spec.hypervisor, spec.config);
+    eprintln!("ivcbench: running {what} on QEMU ({qemu_version}); capturing to {}", path.display());
+    let console = capture_console(&mut cmd, &mut file, spec, &what);
+    let wall = t0.elapsed();
+    write_meta(&path, spec, &cmd, started, wall, &qemu_version, console.as_ref().err())?;
+    console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
+
+    let bytes = std::fs::read(&path)?;
+    let capture = capture::decode(&bytes).map_err(|e| anyhow!("{}:{}", path.display(), e))?;
+    if capture.run("tx").is_none() {
+        bail!("{}: no tx run in the capture", path.display());
+    }
+    Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(), wall })
+}
+
+/// What the reader thread reports.
+enum Event {
+    Data(Vec<u8>),
+    Eof,
+}
+
+fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str) -> Result<()> {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
+    let result = watch(&mut child, file, spec, what);
+    // Whatever happened, QEMU does not outlive the run.
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = child.kill();
+    }
+    let status = child.wait().ok();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    match result {
+        Err(e) if !err.trim().is_empty() => Err(e.context(format!("QEMU said: {}", err.trim()))),
+        Err(e) => Err(e),
+        Ok(()) if status.is_some_and(|s| !s.success()) => bail!("QEMU failed ({}): {}", status.unwrap(), err.trim()),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str) -> Result<()> {
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match out.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Event::Eof);
+                    break;
+                }
+                Ok(n) => {
+                    if tx.send(Event::Data(buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+
+    let mut line = Vec::new();
+    let mut last_line = String::new();
+    let mut prompted = false;
+    let mut records = 0u64;
+    let mut bytes = 0u64;
+    let start = Instant::now();
+    let mut last_data = Instant::now();
+    let mut last_progress = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    loop {
+        let limit = if prompted { spec.idle_timeout } else { spec.boot_timeout };
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Event::Data(d)) => {
+                // Raw bytes reach the disk before anything looks at them.
+                file.write_all(&d).context("writing the capture")?;
+                file.flush()?;
+                bytes += d.len() as u64;
+                last_data = Instant::now();
+                for &b in &d {
+                    if b != b'\n' {
+                        line.push(b);
+                        if !prompted && line.windows(PROMPT.len()).any(|w| w == PROMPT.as_bytes()) {
+                            prompted = true;
+                            let stdin = child.stdin.as_mut().expect("stdin is piped");
+                            stdin.write_all(&[START_KEY]).and_then(|_| stdin.flush()).context("sending the start key to the guest")?;
+                            line.clear();
+                        }
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&line).trim_end().to_string();
+                    line.clear();
+                    if text.contains("ivc-guest panic") || text.contains("ivc-guest exception") {
+                        bail!("the guest failed: {text}");
+                    }
+                    if let Some(at) = text.find(TAG) {
+                        records += 1;
+                        let mut f = text[at + TAG.len()..].split(' ');
+                        if let (Some("tx"), Some(_), Some("E")) = (f.next(), f.next(), f.next()) {
+                            file.sync_all()?;
+                            wait_exit(child);
+                            if spec.progress && tty {
+                                eprintln!();
+                            }
+                            return Ok(());
+                        }
+                    }
+                    if !text.is_empty() {
+                        last_line = text;
+                    }
+                }
+            }
+            Ok(Event::Eof) => {
+                if spec.progress && tty {
+                    eprintln!();
+                }
+                let status = child.wait()?;
+                bail!(
+                    "QEMU exited ({status}) before tx's end record{}; last console line: {last_line:?}",
+                    if prompted { "" } else { " (the guest never printed its start prompt)" }
+                );
+            }
+            Err(_) => {}
+        }
+        if last_data.elapsed() > limit {
+            if prompted {
+                bail!(
+                    "the guest stopped answering: no console output for {} s (last line: {last_line:?}); raise --idle-timeout for slow runs",
+                    limit.as_secs()
+                );
+            }
+            bail!(
+                "the guest never printed its start prompt {PROMPT:?} within {} s (last line: {last_line:?}); is the image for this platform?",
+                limit.as_secs()
+            );
+        }
+        if spec.progress && last_progress.elapsed() > Duration::from_secs(2) {
+            last_progress = Instant::now();
+            let msg = format!("ivcbench: {what}: {:>4} s, {} records, {} KiB", start.elapsed().as_secs(), records, bytes / 1024);
+            if tty {
+                eprint!("\r{msg}");
+            } else if start.elapsed().as_secs() % 10 < 2 {
+                eprintln!("{msg}");
+            }
+        }
+    }
+}
+
+/// The guest powers the machine off after its end record; give QEMU a moment to see it.
+fn wait_exit(child: &mut Child) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn write_meta(
+    capture: &Path,
+    spec: &RunSpec,
+    cmd: &std::process::Command,
+    started: SystemTime,
+    wall: Duration,
+    qemu_version: &str,
+    error: Option<&anyhow::Error>,
+) -> Result<()> {
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let cmdline: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let meta = serde_json::json!({
+        "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "hypervisor": spec.hypervisor.name(),
+        "configuration": spec.config.to_string(),
+        "platform": spec.platform.name,
+        "target": "qemu",
+        "emulated": true,
+        "testbed": spec.clock.testbed(),
+        "qemu": { "version": qemu_version, "command": cmdline },
+        "start_unix": secs(started),
+        "end_unix": secs(started + wall),
+        "wall_seconds": wall.as_secs_f64(),
+        "error": error.map(|e| format!("{e:#}")),
+    });
+    let mut name = capture.as_os_str().to_owned();
+    name.push(".meta.json");
+    std::fs::write(PathBuf::from(name), serde_json::to_string_pretty(&meta)? + "\n")?;
+    Ok(())
+}

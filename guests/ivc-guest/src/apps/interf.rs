@@ -1,0 +1,31 @@
+//! interf: thrash the shared cache by writing one word per 64-byte line over a buffer twice the
+//! last-level cache, forever, and say now and then how many passes it made, so the interference
+//! actually applied is on record.
+
+use crate::out;
+use ivc_proto::layout::CACHE_LINE;
+use ivc_proto::params::Params;
+use ivc_rt::{counter, PLATFORM};
+
+pub fn run(p: &Params) -> ! {
+    let mut s = out::stream("interf", p, "");
+    let base = PLATFORM.interf_base as *mut u64;
+    let lines = p.interf_size as usize / CACHE_LINE;
+    let every = out::ticks(p.interf_report_ms as u64 * 1_000_000);
+    let step = CACHE_LINE / 8;
+    let mut passes = 0u64;
+    let mut last = counter::now();
+    loop {
+        for l in 0..lines {
+            // SAFETY: [interf_base, interf_base + interf_size) is RAM reserved for the
+            // interferer in the platform's memory map (mapped normal cacheable); nobody else uses it.
+            unsafe { base.add(l * step).write_volatile(passes) };
+        }
+        passes += 1;
+        let now = counter::now();
+        if every != 0 && now.wrapping_sub(last) >= every {
+            last = now;
+            s.progress(&[("t", &now), ("passes", &passes), ("bytes", &p.interf_size)]);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! notif, tx side: ring rx's doorbell and time the round trip until rx's handler acknowledges.
+
+use crate::backend::{control, Active, Backend};
+use crate::out;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use ivc_proto::layout::RX_READY;
+use ivc_proto::params::Params;
+use ivc_rt::{counter, timer};
+
+pub fn run(p: &Params) {
+    let ctl = control(Active::setup_tx());
+    wait_ready(ctl, p);
+    out::wait_for_start();
+    let mut s = out::stream("tx", p, "rtt,oneway");
+    let timeout = out::ticks(p.timeout_ns);
+    for i in 0..p.warmups as u64 + p.samples as u64 {
+        let seq = i + 1;
+        ctl.tx.seq.store(seq, Release);
+        let t0 = counter::now();
+        Active::ring();
+        let mut acked = true;
+        while ctl.rx.ack.load(Acquire) != seq {
+            if counter::now().wrapping_sub(t0) > timeout {
+                acked = false;
+                break;
+            }
+        }
+        let t1 = counter::now();
+        if i >= p.warmups as u64 {
+            if acked {
+                // handler_ts was stored before ack (release), so it belongs to this sample.
+                let entry = ctl.rx.handler_ts.load(Relaxed);
+                s.sample(&[t1 - t0, entry.wrapping_sub(t0)]);
+            } else {
+                s.lost();
+            }
+        }
+        timer::sleep_ns(p.gap_ns);
+    }
+    ctl.tx.done.store(1, Release);
+    s.end(&[]);
+}
+
+/// rx must have its handler in place before the first doorbell; a run with no rx ends with a
+/// note rather than waiting forever.
+pub fn wait_ready(ctl: &ivc_proto::layout::ControlBlock, p: &Params) {
+    let t0 = counter::now();
+    let limit = out::ticks(p.timeout_ns.max(1_000_000_000)) * 5;
+    while ctl.rx.ready.load(Acquire) != RX_READY {
+        if counter::now().wrapping_sub(t0) > limit {
+            ivc_rt::println!("ivc-guest panic: rx never became ready");
+            ivc_rt::psci::power_off();
+        }
+        timer::sleep_ns(100_000);
+    }
+}

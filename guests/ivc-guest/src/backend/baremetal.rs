@@ -1,0 +1,38 @@
+//! No hypervisor: tx, rx and the interferer are cores of one image. The shared region is plain
+//! RAM that every core maps alike, and the doorbell is a software-generated interrupt (SGI) from
+//! tx's core to rx's — the cheapest inter-core notification the hardware has, hence the floor.
+
+use super::Backend;
+use ivc_rt::{gic, irq, PLATFORM};
+
+/// SGI used as the doorbell.
+const DOORBELL_SGI: u32 = 1;
+/// The core rx runs on.
+pub const RX_CORE: usize = 1;
+/// The core the interferer runs on.
+pub const INTERF_CORE: usize = 2;
+
+pub struct Baremetal;
+
+impl Backend for Baremetal {
+    const NAME: &'static str = "baremetal";
+    const COMMON_COUNTER: bool = true;
+
+    fn setup_tx() -> *mut u8 {
+        PLATFORM.shmem_base as *mut u8
+    }
+
+    fn setup_rx(on_doorbell: fn(u32)) -> *mut u8 {
+        irq::register(DOORBELL_SGI, on_doorbell);
+        gic::enable(DOORBELL_SGI, 0x80);
+        PLATFORM.shmem_base as *mut u8
+    }
+
+    fn ring() {
+        gic::send_sgi(DOORBELL_SGI, RX_CORE);
+    }
+
+    fn placement() -> &'static str {
+        "tx:0,rx:1,interf:2"
+    }
+}

@@ -1,0 +1,35 @@
+//! How tx and rx reach each other under a given hypervisor: where the shared region is, how tx
+//! rings rx's doorbell and how rx takes it. Everything else in the apps is the same everywhere.
+
+#[cfg(feature = "baremetal")]
+mod baremetal;
+#[cfg(feature = "baremetal")]
+pub use baremetal::Baremetal as Active;
+
+use ivc_proto::layout::ControlBlock;
+
+/// A hypervisor's inter-VM mechanism, as the apps use it.
+pub trait Backend {
+    /// The name written in captures (`baremetal`, `xen`, ...).
+    const NAME: &'static str;
+    /// Whether tx and rx read one counter, so rx's handler timestamp gives a one-way figure.
+    const COMMON_COUNTER: bool;
+
+    /// Sets up tx's side (mapping, doorbell) and returns the shared region's start.
+    fn setup_tx() -> *mut u8;
+    /// Sets up rx's side; `on_doorbell` runs in rx's interrupt handler for every doorbell (its argument
+    /// is the interrupt that carried it).
+    fn setup_rx(on_doorbell: fn(u32)) -> *mut u8;
+    /// Rings rx's doorbell once.
+    fn ring();
+    /// Where each VM runs, for the capture header (`tx:0,rx:1,interf:2`).
+    fn placement() -> &'static str;
+}
+
+/// The control block at the start of a shared region returned by `setup_tx`/`setup_rx`.
+pub fn control(shared: *mut u8) -> &'static ControlBlock {
+    // SAFETY: `shared` is the start of the shared region, which the backend has mapped (normal
+    // cacheable, inner shareable) for the life of the guest and which is at least SHMEM_SIZE
+    // long; the control block is only ever accessed through its atomics, by tx and rx.
+    unsafe { &*(shared as *const ControlBlock) }
+}

@@ -1,0 +1,47 @@
+//! The guest's side of the capture: record streams on the console, the start prompt, units.
+
+use crate::backend::{Active, Backend};
+use core::fmt::Write;
+use ivc_proto::capture::{Encoder, PROMPT, START_KEY, VERSION};
+use ivc_proto::params::{flag, Params};
+use ivc_rt::{console, counter, timer, uart, PLATFORM};
+
+/// A record stream whose lines go to the console, each under the console lock.
+pub type Stream = Encoder<fn(&str)>;
+
+fn emit(line: &str) {
+    let mut c = console::lock();
+    let _ = c.write_str(line);
+    let _ = c.write_str("\r\n");
+}
+
+/// Starts `role`'s stream with the header every run carries (docs/capture-format.md).
+pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
+    let ncols = cols.split(',').filter(|c| !c.is_empty()).count();
+    let mut s = Encoder::new(role, ncols, emit as fn(&str));
+    let build = option_env!("IVC_BUILD_ID").unwrap_or("unknown");
+    let common = if Active::COMMON_COUNTER { "yes" } else { "no" };
+    s.header(&[("v", &VERSION), ("exp", &p.experiment.name()), ("cfg", &p.config_str()), ("hyp", &Active::NAME)]);
+    s.header(&[("plat", &PLATFORM.name), ("role", &role), ("freq", &counter::freq()), ("n", &p.samples)]);
+    s.header(&[("warm", &p.warmups), ("gap_ns", &p.gap_ns), ("timeout_ns", &p.timeout_ns), ("build", &build)]);
+    s.header(&[("cols", &cols), ("common_counter", &common), ("cpus", &Active::placement())]);
+    s.header(&[("rx_dirty_l1", &(p.has(flag::RX_DIRTY_L1) as u8)), ("rx_inv_icache", &(p.has(flag::RX_INV_ICACHE) as u8))]);
+    s.header_done();
+    s
+}
+
+/// Counter ticks in `ns` nanoseconds.
+pub fn ticks(ns: u64) -> u64 {
+    (ns as u128 * counter::freq() as u128 / 1_000_000_000) as u64
+}
+
+/// Prints the seed's prompt and waits for the start key, as a person (or ivcbench) sends it.
+pub fn wait_for_start() {
+    emit(PROMPT);
+    loop {
+        match uart::getc() {
+            Some(k) if k == START_KEY => return,
+            _ => timer::sleep_ns(1_000_000),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (README.md "Tests"): installs what is missing, then runs every test, the
+# end-to-end runs on the QEMU testbed included, and the guests' lints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Guest crates deny undocumented unsafe; clippy holds them to it.
+(cd guests && cargo clippy --release --quiet --features baremetal,qemu-virt -- -D warnings)
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace
