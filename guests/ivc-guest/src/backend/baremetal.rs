@@ -3,7 +3,8 @@
 //! tx's core to rx's — the cheapest inter-core notification the hardware has, hence the floor.
 
 use super::Backend;
-use ivc_rt::{gic, irq, PLATFORM};
+use ivc_proto::params::{flag, Params};
+use ivc_rt::{cpu, gic, irq, psci, PLATFORM};
 
 /// SGI used as the doorbell.
 const DOORBELL_SGI: u32 = 1;
@@ -17,6 +18,28 @@ pub struct Baremetal;
 impl Backend for Baremetal {
     const NAME: &'static str = "baremetal";
     const COMMON_COUNTER: bool = true;
+
+    fn init() {
+        gic::init_distributor(PLATFORM.gic);
+        gic::init_cpu();
+        irq::enable();
+    }
+
+    fn start_peers(p: &Params) {
+        cpu::start(RX_CORE, |_| crate::rx(&crate::params()));
+        if p.has(flag::INTERF) {
+            cpu::start(INTERF_CORE, |_| crate::apps::interf::run(&crate::params()));
+        }
+    }
+
+    fn finish(p: &Params) -> ! {
+        if crate::power_off_at_end(p) {
+            psci::power_off();
+        }
+        loop {
+            cpu::wait_for_interrupt();
+        }
+    }
 
     fn setup_tx() -> *mut u8 {
         PLATFORM.shmem_base as *mut u8

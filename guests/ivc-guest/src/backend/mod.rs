@@ -7,6 +7,7 @@ mod baremetal;
 pub use baremetal::Baremetal as Active;
 
 use ivc_proto::layout::ControlBlock;
+use ivc_proto::params::Params;
 
 /// A hypervisor's inter-VM mechanism, as the apps use it.
 pub trait Backend {
@@ -15,6 +16,12 @@ pub trait Backend {
     /// Whether tx and rx read one counter, so rx's handler timestamp gives a one-way figure.
     const COMMON_COUNTER: bool;
 
+    /// Brings up what every role needs on the first core: interrupt controller, console.
+    fn init();
+    /// With the all-in-one image (`Role::All`), starts rx and the interferer on their cores.
+    fn start_peers(p: &Params);
+    /// Ends the run after tx's end record: power off (the QEMU testbed) or idle (a board).
+    fn finish(p: &Params) -> !;
     /// Sets up tx's side (mapping, doorbell) and returns the shared region's start.
     fn setup_tx() -> *mut u8;
     /// Sets up rx's side; `on_doorbell` runs in rx's interrupt handler for every doorbell (its argument

@@ -1,0 +1,67 @@
+//! ivc-rt: the bare-metal runtime of ivcbench's guests.
+//!
+//! Boots from an arm64 Image header at EL2 or EL1 (dropping to EL1), turns on the MMU with an
+//! identity map of the platform (RAM normal cacheable, MMIO device), installs exception vectors and
+//! hands over to the app's `main`. Drivers, one module each: GICv2/v3, generic timer, PL011 console,
+//! PSCI (via `smccc`), cache and PMU helpers.
+//!
+//! Platform constants come from `ivc_proto::platform`, chosen by a cargo feature.
+#![no_std]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod boot;
+pub mod cache;
+pub mod console;
+pub mod cpu;
+pub mod exceptions;
+pub mod gic;
+pub mod irq;
+pub mod mmu;
+pub mod pmu;
+pub mod psci;
+pub mod semihosting;
+pub mod timer;
+pub mod uart;
+
+pub use timer as counter;
+
+use ivc_proto::platform::Platform;
+
+#[cfg(feature = "zcu104")]
+pub const PLATFORM: Platform = ivc_proto::platform::ZCU104;
+#[cfg(feature = "zcu102")]
+pub const PLATFORM: Platform = ivc_proto::platform::ZCU102;
+#[cfg(not(any(feature = "zcu104", feature = "zcu102")))]
+pub const PLATFORM: Platform = ivc_proto::platform::QEMU_VIRT;
+
+extern "Rust" {
+    /// The app's entry, defined by [`entry!`].
+    fn ivc_main(dtb: usize) -> !;
+}
+
+/// Core 0, from boot with the MMU on and BSS zeroed. `el` is the exception level we were entered
+/// at: from EL2 the firmware's PSCI answers SMC, from EL1 (bare QEMU or a hypervisor) HVC.
+pub(crate) extern "C" fn rt_primary_main(dtb: usize, el: u64) -> ! {
+    psci::set_conduit_smc(el == 2);
+    // SAFETY: `ivc_main` is defined exactly once by the app through `entry!`, with this signature.
+    unsafe { ivc_main(dtb) }
+}
+
+/// Declares the app's `fn main(dtb: usize) -> !`, run on core 0 with IRQs masked and the GIC not
+/// yet initialised (the backend knows where the GIC is).
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[export_name = "ivc_main"]
+        fn __ivc_main(dtb: usize) -> ! {
+            $main(dtb)
+        }
+    };
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    console::emergency(format_args!("ivc-guest panic: {info}"));
+    psci::power_off()
+}
