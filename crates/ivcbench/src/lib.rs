@@ -8,3 +8,4 @@ pub mod names;
 pub mod qemu;
 pub mod report;
 pub mod run;
+pub mod xen;

@@ -33,11 +33,16 @@ fn main(_dtb: usize) -> ! {
     let p = params();
     Active::init();
     match p.role {
-        Role::All => {
-            Active::start_peers(&p);
-            tx(&p);
+        Role::All | Role::Tx => {
+            // The run starts when the host (or a person) says so. rx and the interferer of the
+            // all-in-one image start only then, so that under QEMU's icount the state at the start
+            // does not depend on when the key arrived, and two runs give the same samples.
+            out::wait_for_start();
+            if p.role == Role::All {
+                Active::start_peers(&p);
+            }
+            tx(&p)
         }
-        Role::Tx => tx(&p),
         Role::Rx => rx(&p),
         Role::Interf => apps::interf::run(&p),
     }

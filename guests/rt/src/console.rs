@@ -11,7 +11,7 @@ pub struct Console(());
 
 pub fn lock() -> Console {
     while LOCKED.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        core::hint::spin_loop();
+        crate::cpu::relax();
     }
     Console(())
 }

@@ -41,3 +41,13 @@ pub fn wait_for_interrupt() {
     // SAFETY: wfi only waits.
     unsafe { asm!("wfi", options(nomem, nostack)) };
 }
+
+/// The body of every spin-wait. On hardware `yield` is a hint that costs next to nothing; under
+/// QEMU's round-robin TCG (icount mode) it is where the emulator moves on to the next vCPU.
+/// Without it a spinning vCPU keeps the whole emulated machine until its time slice ends (up to
+/// 100 ms of virtual time), and every emulated latency would measure that slice instead.
+#[inline(always)]
+pub fn relax() {
+    // SAFETY: `yield` is a hint with no architectural effect.
+    unsafe { asm!("yield", options(nomem, nostack, preserves_flags)) };
+}

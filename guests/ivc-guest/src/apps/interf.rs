@@ -5,7 +5,7 @@
 use crate::out;
 use ivc_proto::layout::CACHE_LINE;
 use ivc_proto::params::Params;
-use ivc_rt::{counter, PLATFORM};
+use ivc_rt::{counter, cpu, PLATFORM};
 
 pub fn run(p: &Params) -> ! {
     let mut s = out::stream("interf", p, "");
@@ -20,6 +20,9 @@ pub fn run(p: &Params) -> ! {
             // SAFETY: [interf_base, interf_base + interf_size) is RAM reserved for the
             // interferer in the platform's memory map (mapped normal cacheable); nobody else uses it.
             unsafe { base.add(l * step).write_volatile(passes) };
+            if l % 16 == 0 {
+                cpu::relax();
+            }
         }
         passes += 1;
         let now = counter::now();

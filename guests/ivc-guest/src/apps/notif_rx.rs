@@ -4,7 +4,7 @@ use crate::backend::{control, Active, Backend};
 use core::sync::atomic::{AtomicPtr, Ordering::{Acquire, Relaxed, Release}};
 use ivc_proto::layout::{ControlBlock, RX_READY};
 use ivc_proto::params::{flag, Params};
-use ivc_rt::{cache, counter};
+use ivc_rt::{cache, counter, cpu};
 
 static CTL: AtomicPtr<ControlBlock> = AtomicPtr::new(core::ptr::null_mut());
 static INV_ICACHE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -37,7 +37,8 @@ pub fn run(p: &Params) -> ! {
     let dirty = p.has(flag::RX_DIRTY_L1);
     let mut round = 0u64;
     loop {
-        if dirty {
+        // Idle until the first doorbell, so nothing runs before the host starts the run.
+        if dirty && ctl.rx.ack.load(Relaxed) != 0 {
             // Keep L1D full of rx's own dirty lines, so the handler meets a cold cache as it would
             // after real work (the artifact's rx did the same).
             round += 1;
@@ -45,9 +46,12 @@ pub fn run(p: &Params) -> ! {
             for i in (0..L1D_SIZE / 8).step_by(8) {
                 // SAFETY: DIRT is rx's private static, only this loop touches it; i < its length.
                 unsafe { base.add(i).write_volatile(round) };
+                if i % 512 == 0 {
+                    cpu::relax();
+                }
             }
         } else {
-            ivc_rt::cpu::wait_for_interrupt();
+            cpu::wait_for_interrupt();
         }
     }
 }

@@ -5,12 +5,11 @@ use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use ivc_proto::layout::RX_READY;
 use ivc_proto::params::Params;
-use ivc_rt::{counter, timer};
+use ivc_rt::{counter, cpu, timer};
 
 pub fn run(p: &Params) {
     let ctl = control(Active::setup_tx());
     wait_ready(ctl, p);
-    out::wait_for_start();
     let mut s = out::stream("tx", p, "rtt,oneway");
     let timeout = out::ticks(p.timeout_ns);
     for i in 0..p.warmups as u64 + p.samples as u64 {
@@ -24,6 +23,7 @@ pub fn run(p: &Params) {
                 acked = false;
                 break;
             }
+            cpu::relax();
         }
         let t1 = counter::now();
         if i >= p.warmups as u64 {

@@ -47,6 +47,6 @@ pub fn run(_p: &Params) -> ! {
             last = f;
             take(shared, f);
         }
-        core::hint::spin_loop();
+        ivc_rt::cpu::relax();
     }
 }

@@ -7,7 +7,7 @@ use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ivc_proto::layout::{pattern_word, ControlBlock, DATA_OFFSET, DATA_SIZE};
 use ivc_proto::params::{flag, Params, BUFFER_SIZES};
-use ivc_rt::{counter, timer};
+use ivc_rt::{counter, cpu, timer};
 
 /// The two ways tx tells rx a chunk is ready.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,6 @@ pub fn run(p: &Params) {
     // (rx reads a chunk between tx's signal and its own acknowledgement).
     let data = unsafe { core::slice::from_raw_parts_mut(shared.add(DATA_OFFSET) as *mut u64, DATA_SIZE / 8) };
     wait_ready(ctl, p);
-    out::wait_for_start();
     let mut s = out::stream("tx", p, "ticks");
     let timeout = out::ticks(p.timeout_ns);
     let mut seq = 0u64;
@@ -79,6 +78,7 @@ fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64
             if counter::now().wrapping_sub(sent) > timeout {
                 return Outcome::Lost;
             }
+            cpu::relax();
         }
     }
     let t = counter::now() - t0;
