@@ -99,6 +99,9 @@ struct RunArgs {
     /// rx does not invalidate its I-cache in the handler (the artifact does).
     #[arg(long)]
     no_rx_icache_inv: bool,
+    /// Interval between the interferer's pass-rate records (0 = never).
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    interf_report: Duration,
     /// Root of the captures.
     #[arg(long, default_value = "experiments/comm")]
     out: PathBuf,
@@ -137,6 +140,7 @@ impl RunArgs {
             gap_ns: self.gap.as_nanos() as u64,
             timeout_ns: self.sample_timeout.as_nanos() as u64,
             transfer_total: self.total,
+            interf_report_ms: self.interf_report.as_millis() as u32,
             ..Params::DEFAULT
         };
         if p.samples == 0 {
@@ -257,7 +261,7 @@ fn testbed_of(capture: &std::path::Path) -> String {
 
 fn demo(out: PathBuf) -> Result<()> {
     let t = Instant::now();
-    let runs = [("notif", 500u32), ("notif+interf", 500), ("transfer", 5), ("transfer+interf", 5)];
+    let runs = [("notif", 1000u32), ("notif+interf", 1000), ("transfer", 10), ("transfer+interf", 10)];
     let mut outcomes = Vec::new();
     for (cfg, samples) in runs {
         let args = RunArgs::parse_from_demo(cfg, samples, &out);
@@ -279,7 +283,7 @@ impl RunArgs {
         let out = out.to_string_lossy().into_owned();
         let mut argv = vec!["run", "--hypervisor", "baremetal", "--experiment", cfg, "--samples", &samples, "--out", &out, "--force"];
         if cfg.starts_with("transfer") {
-            argv.extend(["--total", "1M", "--buffers", "4K,32K,256K,512K,1M", "--warmups", "1", "--gap", "1ms"]);
+            argv.extend(["--warmups", "2"]);
         }
         let Cli { command: Command::Run(a) } = Cli::parse_from(std::iter::once("ivcbench").chain(argv)) else {
             unreachable!("the demo's arguments are a run")

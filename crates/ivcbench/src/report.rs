@@ -47,7 +47,7 @@ pub fn mib_per_s(bytes: u64, ticks: u64, freq_hz: u64) -> f64 {
 }
 
 fn size_name(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{}M", bytes >> 20)
     } else {
         format!("{}K", bytes >> 10)

@@ -35,7 +35,7 @@ pub const START_DOM1: &[u8] = b"\x01\x01\x01s\x01\x01\x01\x01\x01\x01\x01\x01\x0
 /// The bytes that send `byte` to DOM1 and then return the focus to Xen, for `domains` domUs.
 pub fn input_to_dom1(byte: u8, domains: usize) -> Vec<u8> {
     let mut v = vec![1, 1, 1, byte];
-    v.extend(std::iter::repeat(1).take(3 * domains));
+    v.extend(std::iter::repeat_n(1, 3 * domains));
     v
 }
 

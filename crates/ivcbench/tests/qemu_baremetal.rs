@@ -59,7 +59,7 @@ fn notif_is_complete_and_deterministic() {
 #[test]
 fn notif_with_interference_records_its_pass_rate() {
     let d = tempdir();
-    let c = run_ok(d.path(), &["--experiment", "notif+interf", "--samples", "100", "--gap", "1ms"]);
+    let c = run_ok(d.path(), &["--experiment", "notif+interf", "--samples", "100", "--gap", "1ms", "--interf-report", "20ms"]);
     let r = tx(&c);
     assert_eq!(r.header.config, "+interf");
     assert_eq!((r.groups[0].count, r.lost()), (100, 0));

@@ -285,10 +285,13 @@ impl Decoder {
             return Err(bad(ErrorKind::NoChecksum));
         }
         let body = &rec[..n - 6];
-        let crc = core::str::from_utf8(&rec[n - 4..])
-            .ok()
-            .and_then(|h| u16::from_str_radix(h, 16).ok())
-            .ok_or_else(|| bad(ErrorKind::NoChecksum))?;
+        // Exactly four lower-case hex digits, as the encoder writes them: any other byte there is
+        // damage too, even one that would parse to the same number.
+        let hex = &rec[n - 4..];
+        if !hex.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad(ErrorKind::NoChecksum));
+        }
+        let crc = hex.iter().fold(0u16, |acc, &c| acc << 4 | (c as char).to_digit(16).unwrap_or(0) as u16);
         if crc16(body) != crc {
             return Err(bad(ErrorKind::Checksum));
         }

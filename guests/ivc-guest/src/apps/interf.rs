@@ -15,6 +15,7 @@ pub fn run(p: &Params) -> ! {
     let step = CACHE_LINE / 8;
     let mut passes = 0u64;
     let mut last = counter::now();
+    s.progress(&[("t", &last), ("passes", &passes), ("bytes", &p.interf_size)]);
     loop {
         for l in 0..lines {
             // SAFETY: [interf_base, interf_base + interf_size) is RAM reserved for the
