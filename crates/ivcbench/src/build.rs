@@ -13,7 +13,7 @@ use std::process::Command;
 
 /// Backends whose guest side exists (the others are refused with a clear message).
 pub fn backend_available(h: Hypervisor) -> bool {
-    matches!(h, Hypervisor::Baremetal)
+    matches!(h, Hypervisor::Baremetal | Hypervisor::Xen)
 }
 
 /// Where the project is: the guests' workspace and the build outputs are found from here.
@@ -49,7 +49,7 @@ pub fn build_id(root: &Path) -> String {
 /// Builds the image for `hyp` on `platform` and returns the path of the flat Image.
 pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathBuf> {
     if !backend_available(hyp) {
-        bail!("the {hyp} guest backend is not implemented yet (available: baremetal)");
+        bail!("the {hyp} guest backend is not implemented yet (available: baremetal, xen)");
     }
     let manifest = root.join("guests/Cargo.toml");
     if !manifest.exists() {

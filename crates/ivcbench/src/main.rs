@@ -105,6 +105,9 @@ struct RunArgs {
     /// Root of the captures.
     #[arg(long, default_value = "experiments/comm")]
     out: PathBuf,
+    /// Xen image for `--hypervisor xen` [default: .cache/xen/boot/xen-4.17-arm64, from scripts/setup.sh].
+    #[arg(long)]
+    xen: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -181,6 +184,7 @@ impl RunArgs {
             boot_timeout: self.boot_timeout,
             idle_timeout: self.idle_timeout,
             progress: true,
+            xen: self.xen.clone(),
         })
     }
 }

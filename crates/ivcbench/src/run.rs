@@ -7,6 +7,7 @@
 use crate::build::{self, patch_params};
 use crate::names::{Configuration, Hypervisor};
 use crate::qemu::{self, Clock};
+use crate::xen;
 use anyhow::{anyhow, bail, Context, Result};
 use ivc_proto::capture::{self, Capture, PROMPT, START_KEY, TAG};
 use ivc_proto::params::{flag, Params, Role};
@@ -35,6 +36,8 @@ pub struct RunSpec {
     pub idle_timeout: Duration,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Xen image to boot (default: Debian's package unpacked by scripts/setup.sh).
+    pub xen: Option<PathBuf>,
 }
 
 /// A finished, decoded run.
@@ -51,38 +54,15 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     if path.exists() && !spec.force {
         bail!("{} already exists: pass --force to overwrite it", path.display());
     }
-    if spec.hypervisor != Hypervisor::Baremetal {
-        bail!("`--hypervisor {}` cannot run on the qemu target yet (available: baremetal)", spec.hypervisor);
-    }
-    if spec.config.suffix.col {
-        bail!(
-            "{}: baremetal has no hypervisor to colour memory, so `+col`/`+hypcol` would run the uncoloured setup under a coloured name",
-            spec.config
-        );
-    }
+    check_supported(spec)?;
     let qemu_version = qemu::check(spec.clock)?;
     let root = build::project_root();
-    let image_path = build::build_image(&root, spec.hypervisor, spec.platform.name)?;
-
-    let mut p = spec.params;
-    p.experiment = spec.config.experiment;
-    p.role = Role::All;
-    p.flags |= flag::POWER_OFF;
-    if spec.config.suffix.interf {
-        p.flags |= flag::INTERF;
-    } else {
-        p.flags &= !flag::INTERF;
-    }
-    let p = p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))?;
-    let mut image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
-    patch_params(&mut image, &p)?;
-    let run_dir = root.join("target/ivcbench/run");
-    std::fs::create_dir_all(&run_dir)?;
-    let run_image = run_dir.join(format!("{}{}-{}.img", spec.hypervisor, spec.config.suffix, spec.config.experiment.name()));
-    std::fs::write(&run_image, &image)?;
-
-    let cores = if spec.config.suffix.interf { 3 } else { 2 };
-    let mut cmd = qemu::baremetal(&run_image, cores, spec.clock);
+    let boot = match spec.hypervisor {
+        Hypervisor::Baremetal => boot_baremetal(spec, &root)?,
+        Hypervisor::Xen => boot_xen(spec, &root)?,
+        other => bail!("`--hypervisor {other}` cannot run on the qemu target yet (available: baremetal, xen)"),
+    };
+    let mut cmd = boot.cmd;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -98,9 +78,10 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let t0 = Instant::now();
     let what = format!("{}/{}", spec.hypervisor, spec.config);
     eprintln!("ivcbench: running {what} on QEMU ({qemu_version}); capturing to {}", path.display());
-    let console = capture_console(&mut cmd, &mut file, spec, &what);
+    let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start);
     let wall = t0.elapsed();
-    write_meta(&path, spec, &cmd, started, wall, &qemu_version, console.as_ref().err())?;
+    let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement };
+    write_meta(&path, &meta, console.as_ref().err())?;
     console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
 
     let bytes = std::fs::read(&path)?;
@@ -111,16 +92,122 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(), wall })
 }
 
+/// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
+/// configuration's name.
+fn check_supported(spec: &RunSpec) -> Result<()> {
+    if !spec.config.suffix.col {
+        return Ok(());
+    }
+    match spec.hypervisor {
+        Hypervisor::Baremetal => bail!(
+            "{}: baremetal has no hypervisor to colour memory, so `+col`/`+hypcol` would run the uncoloured setup under a coloured name",
+            spec.config
+        ),
+        Hypervisor::Xen => bail!(
+            "{}: Debian's Xen 4.17 is built without cache colouring, so xen{} cannot run on this testbed (a coloured Xen build is needed)",
+            spec.config,
+            spec.config.suffix
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A machine ready to start: its command line, the bytes that start the run once tx prompts,
+/// and where each role runs (for the metadata).
+struct Boot {
+    cmd: std::process::Command,
+    start: Vec<u8>,
+    placement: String,
+}
+
+/// The run's parameters for one role, patched into a copy of the image under target/ivcbench/run.
+fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<PathBuf> {
+    let mut p = spec.params;
+    p.experiment = spec.config.experiment;
+    p.role = role;
+    p.flags |= flag::POWER_OFF;
+    if spec.config.suffix.interf {
+        p.flags |= flag::INTERF;
+    } else {
+        p.flags &= !flag::INTERF;
+    }
+    let p = p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))?;
+    let mut image = image.to_vec();
+    patch_params(&mut image, &p)?;
+    let run_dir = root.join("target/ivcbench/run");
+    std::fs::create_dir_all(&run_dir)?;
+    let out = run_dir.join(format!(
+        "{}{}-{}-{}.img",
+        spec.hypervisor,
+        spec.config.suffix,
+        spec.config.experiment.name(),
+        role.name()
+    ));
+    std::fs::write(&out, &image)?;
+    Ok(out)
+}
+
+fn boot_baremetal(spec: &RunSpec, root: &Path) -> Result<Boot> {
+    let image_path = build::build_image(root, spec.hypervisor, spec.platform.name)?;
+    let image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
+    let img = role_image(spec, root, &image, Role::All)?;
+    let cores = if spec.config.suffix.interf { 3 } else { 2 };
+    Ok(Boot {
+        cmd: qemu::baremetal(&img, cores, spec.clock),
+        start: vec![START_KEY],
+        placement: format!("one image on {cores} cores: tx core 0, rx core 1{}", if cores == 3 { ", interf core 2" } else { "" }),
+    })
+}
+
+fn boot_xen(spec: &RunSpec, root: &Path) -> Result<Boot> {
+    let xen_path = match &spec.xen {
+        Some(p) if !p.is_file() => bail!("{}: no such Xen image (--xen)", p.display()),
+        Some(p) => p.clone(),
+        None => xen::find_xen(root)?,
+    };
+    let image_path = build::build_image(root, spec.hypervisor, spec.platform.name)?;
+    let image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
+    // tx holds the shared region in its RAM (at shmem_base); rx maps tx's pages just above its
+    // own RAM; the interferer's buffer sits at interf_base.
+    let mut roles = vec![(Role::Tx, 64), (Role::Rx, 32)];
+    if spec.config.suffix.interf {
+        roles.push((Role::Interf, 128));
+    }
+    let mut domains = Vec::new();
+    for (role, memory_mib) in roles {
+        domains.push(xen::Domain { role: role.name(), image: role_image(spec, root, &image, role)?, memory_mib });
+    }
+    let work = root.join("target/ivcbench/run/xen");
+    std::fs::create_dir_all(&work)?;
+    let icount = match spec.clock {
+        Clock::Icount(n) => Some(n),
+        Clock::RealTime => None,
+    };
+    let mut cmd = xen::prepare(&qemu::binary(), &xen_path, &domains, &work, icount)?;
+    // tx ends the whole emulation with a semihosting exit once its end record is out.
+    cmd.args(["-semihosting-config", "enable=on,target=native"]);
+    let n = domains.len();
+    Ok(Boot {
+        cmd,
+        start: xen::input_to_dom1(START_KEY, n),
+        placement: format!(
+            "Xen 4.17 dom0less, {} physical CPUs, one vCPU per domain (credit2; Debian's 4.17 cannot pin dom0less vCPUs): {}",
+            n + 1,
+            domains.iter().enumerate().map(|(i, d)| format!("{} dom{}", d.role, i + 1)).collect::<Vec<_>>().join(", ")
+        ),
+    })
+}
+
 /// What the reader thread reports.
 enum Event {
     Data(Vec<u8>),
     Eof,
 }
 
-fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str) -> Result<()> {
+fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str, start: &[u8]) -> Result<()> {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
-    let result = watch(&mut child, file, spec, what);
+    let result = watch(&mut child, file, spec, what, start);
     // Whatever happened, QEMU does not outlive the run.
     if child.try_wait().ok().flatten().is_none() {
         let _ = child.kill();
@@ -138,7 +225,7 @@ fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunS
     }
 }
 
-fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str) -> Result<()> {
+fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_bytes: &[u8]) -> Result<()> {
     let mut out = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -182,7 +269,7 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str) -> Resu
                         if !prompted && line.windows(PROMPT.len()).any(|w| w == PROMPT.as_bytes()) {
                             prompted = true;
                             let stdin = child.stdin.as_mut().expect("stdin is piped");
-                            stdin.write_all(&[START_KEY]).and_then(|_| stdin.flush()).context("sending the start key to the guest")?;
+                            stdin.write_all(start_bytes).and_then(|_| stdin.flush()).context("sending the start key to the guest")?;
                             line.clear();
                         }
                         continue;
@@ -256,33 +343,35 @@ fn wait_exit(child: &mut Child) {
     }
 }
 
-fn write_meta(
-    capture: &Path,
-    spec: &RunSpec,
-    cmd: &std::process::Command,
+struct Meta<'a> {
+    spec: &'a RunSpec,
+    cmd: &'a std::process::Command,
     started: SystemTime,
     wall: Duration,
-    qemu_version: &str,
-    error: Option<&anyhow::Error>,
-) -> Result<()> {
+    qemu_version: &'a str,
+    placement: &'a str,
+}
+
+fn write_meta(capture: &Path, m: &Meta, error: Option<&anyhow::Error>) -> Result<()> {
     let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let cmdline: Vec<String> = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
+    let cmdline: Vec<String> = std::iter::once(m.cmd.get_program())
+        .chain(m.cmd.get_args())
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let meta = serde_json::json!({
         "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
         "command": std::env::args().collect::<Vec<_>>(),
-        "hypervisor": spec.hypervisor.name(),
-        "configuration": spec.config.to_string(),
-        "platform": spec.platform.name,
+        "hypervisor": m.spec.hypervisor.name(),
+        "configuration": m.spec.config.to_string(),
+        "platform": m.spec.platform.name,
         "target": "qemu",
         "emulated": true,
-        "testbed": spec.clock.testbed(),
-        "qemu": { "version": qemu_version, "command": cmdline },
-        "start_unix": secs(started),
-        "end_unix": secs(started + wall),
-        "wall_seconds": wall.as_secs_f64(),
+        "testbed": m.spec.clock.testbed(),
+        "placement": m.placement,
+        "qemu": { "version": m.qemu_version, "command": cmdline },
+        "start_unix": secs(m.started),
+        "end_unix": secs(m.started + m.wall),
+        "wall_seconds": m.wall.as_secs_f64(),
         "error": error.map(|e| format!("{e:#}")),
     });
     let mut name = capture.as_os_str().to_owned();

@@ -7,13 +7,29 @@ use core::sync::atomic::{AtomicBool, Ordering};
 /// The EL1 virtual timer's PPI.
 pub const VIRTUAL_TIMER_PPI: u32 = 27;
 
-/// Counter ticks now (CNTVCT_EL0). The isb keeps the read from being hoisted above the code it
-/// is meant to time.
+/// Counter ticks now, for measurements: CNTVCT_EL0, or CNTPCT_EL0 with the `physical-counter`
+/// feature. The isb keeps the read from being hoisted above the code it is meant to time.
 #[inline(always)]
 pub fn now() -> u64 {
     let v: u64;
-    // SAFETY: reading CNTVCT_EL0 has no side effects; EL1 access is allowed (CNTHCTL_EL2 at boot,
-    // or the hypervisor).
+    #[cfg(feature = "physical-counter")]
+    // SAFETY: reading CNTPCT_EL0 has no side effects; the hypervisor lets EL1 read it
+    // (CNTHCTL_EL2.EL1PCTEN).
+    unsafe {
+        asm!("isb", "mrs {}, cntpct_el0", out(reg) v, options(nomem, nostack))
+    };
+    #[cfg(not(feature = "physical-counter"))]
+    // SAFETY: reading CNTVCT_EL0 has no side effects; EL1 access is always allowed.
+    unsafe {
+        asm!("isb", "mrs {}, cntvct_el0", out(reg) v, options(nomem, nostack))
+    };
+    v
+}
+
+/// The virtual counter, which the virtual timer compares against.
+fn virtual_now() -> u64 {
+    let v: u64;
+    // SAFETY: reading CNTVCT_EL0 has no side effects; EL1 access is always allowed.
     unsafe { asm!("isb", "mrs {}, cntvct_el0", out(reg) v, options(nomem, nostack)) };
     v
 }
@@ -57,12 +73,12 @@ pub fn sleep_ns(ns: u64) {
         crate::irq::register(VIRTUAL_TIMER_PPI, on_timer);
     }
     gic::enable(VIRTUAL_TIMER_PPI, 0xa0);
-    let deadline = now() + ticks(ns);
+    let deadline = virtual_now() + ticks(ns);
     crate::irq::disable();
     // SAFETY: CNTV_CVAL_EL0 is this core's own compare register.
     unsafe { asm!("msr cntv_cval_el0, {}", in(reg) deadline, options(nomem, nostack)) };
     set_ctl(1);
-    while now() < deadline {
+    while virtual_now() < deadline {
         // SAFETY: wfi only waits; the timer (enabled above) or any other interrupt ends it.
         unsafe { asm!("wfi", options(nomem, nostack)) };
     }

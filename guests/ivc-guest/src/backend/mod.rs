@@ -5,6 +5,10 @@
 mod baremetal;
 #[cfg(feature = "baremetal")]
 pub use baremetal::Baremetal as Active;
+#[cfg(feature = "xen")]
+mod xen;
+#[cfg(feature = "xen")]
+pub use xen::Xen as Active;
 
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::Params;

@@ -1,0 +1,233 @@
+//! Xen (dom0less): tx, rx and the interferer are domUs 1, 2 and 3, in the order of the domain nodes
+//! ivcbench writes into Xen's device tree.
+//!
+//! Shared memory: tx grants the pages of its region (control block + data) to rx through grant
+//! table v1 entries; rx maps them with GNTTABOP_map_grant_ref at the same guest-physical address,
+//! just above its own RAM. Doorbell: an interdomain event channel set up at run time: tx allocates
+//! an unbound port for rx and publishes it in the control block; rx binds to it and only then says
+//! it is ready, so no event can arrive before rx knows its port. rx takes events on the
+//! event-channel PPI through `shared_info`.
+
+mod hypercall;
+
+use super::Backend;
+use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use hypercall as hc;
+use ivc_proto::layout::{ControlBlock, SHMEM_SIZE};
+use ivc_proto::params::{flag, Params};
+use ivc_proto::platform::Gic;
+use ivc_rt::{gic, irq, semihosting, timer, uart, PLATFORM};
+
+/// What a dom0less domU sees on QEMU virt (Xen 4.17): vGICv3 and the vpl011.
+const VGIC: Gic = Gic::V3 { gicd: 0x0300_1000, gicr: 0x0302_0000 };
+const VPL011: u64 = 0x2200_0000;
+/// The PPI Xen raises for pending events.
+const EVTCHN_PPI: u32 = 31;
+/// Domain ids, by the order of the domain nodes.
+const TX_DOMID: u16 = 1;
+const RX_DOMID: u16 = 2;
+/// Guest-physical addresses for Xen's pages, above every domU's RAM and inside the normal-memory
+/// GiB of the identity map.
+const SHARED_INFO_GPA: u64 = 0x5000_0000;
+const GNTTAB_GPA: u64 = 0x5010_0000;
+/// First grant reference used (0-7 are reserved by convention for toolstacks).
+const FIRST_REF: u32 = 8;
+/// Pages of the shared region, each one grant.
+const PAGES: u32 = SHMEM_SIZE.div_ceil(4096) as u32;
+/// grant_entry_v1 entries per 4 KiB grant-table frame.
+const ENTRIES_PER_FRAME: u32 = 4096 / 8;
+/// Marks the setup words once tx has granted every page and allocated the port.
+const SETUP_READY: u64 = 0x5845_4E52_4541_4459; // "XENREADY"
+/// Offsets in shared_info on arm64: one legacy vcpu_info of 48 bytes (upcall_pending at 0, the
+/// arch part empty), then the pending and mask bitmaps of 64 words each.
+const VCPU_PENDING_SEL: usize = 8;
+const EVTCHN_PENDING: usize = 48;
+const EVTCHN_MASK: usize = EVTCHN_PENDING + 64 * 8;
+
+static TX_PORT: AtomicU32 = AtomicU32::new(0);
+static RX_PORT: AtomicU32 = AtomicU32::new(0);
+/// rx's doorbell handler, as the address of an `fn(u32)`.
+static ON_EVENT: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Xen;
+
+fn shared_info_u64(off: usize) -> &'static AtomicU64 {
+    // SAFETY: shared_info is mapped at SHARED_INFO_GPA (normal memory) by setup_rx before the
+    // event PPI is enabled, and stays mapped; Xen and this vCPU update it with atomic operations.
+    unsafe { AtomicU64::from_ptr((SHARED_INFO_GPA as usize + off) as *mut u64) }
+}
+
+fn fail(what: &str, rc: i64) -> ! {
+    panic!("xen: {what} failed ({rc})")
+}
+
+/// The event-channel upcall: clear the vCPU's pending flag, then take every pending, unmasked port.
+fn upcall(_ppi: u32) {
+    // SAFETY: byte 0 of shared_info is this vCPU's evtchn_upcall_pending, mapped as above.
+    unsafe { AtomicU8::from_ptr(SHARED_INFO_GPA as *mut u8).store(0, Ordering::Release) };
+    let sel = shared_info_u64(VCPU_PENDING_SEL).swap(0, Ordering::AcqRel);
+    let mut words = sel;
+    while words != 0 {
+        let w = words.trailing_zeros() as usize;
+        words &= words - 1;
+        let pending = shared_info_u64(EVTCHN_PENDING + w * 8);
+        let mut ports = pending.load(Ordering::Acquire) & !shared_info_u64(EVTCHN_MASK + w * 8).load(Ordering::Relaxed);
+        while ports != 0 {
+            let b = ports.trailing_zeros();
+            ports &= ports - 1;
+            pending.fetch_and(!(1 << b), Ordering::AcqRel);
+            let port = w as u32 * 64 + b;
+            if port == RX_PORT.load(Ordering::Relaxed) {
+                let f = ON_EVENT.load(Ordering::Acquire);
+                if f != 0 {
+                    // SAFETY: ON_EVENT only ever holds 0 or an `fn(u32)` stored by setup_rx.
+                    let handler: fn(u32) = unsafe { core::mem::transmute::<usize, fn(u32)>(f) };
+                    handler(port);
+                }
+            }
+        }
+    }
+}
+
+impl Backend for Xen {
+    const NAME: &'static str = "xen";
+    const COMMON_COUNTER: bool = true;
+
+    fn init() {
+        uart::set_base(VPL011);
+        gic::init_distributor(VGIC);
+        gic::init_cpu();
+        irq::enable();
+    }
+
+    fn start_peers(_p: &Params) {
+        panic!("the xen image runs one role per domain; the host must patch role tx, rx or interf");
+    }
+
+    fn finish(p: &Params) -> ! {
+        if p.has(flag::POWER_OFF) {
+            // Turning one domU off leaves Xen and the other domUs running: end the emulation.
+            semihosting::exit(0);
+        }
+        loop {
+            ivc_rt::cpu::wait_for_interrupt();
+        }
+    }
+
+    fn setup_tx() -> *mut u8 {
+        let base = PLATFORM.shmem_base;
+        // SAFETY: the shared region is tx's own RAM (its domain has enough memory for it); nobody
+        // else can see it until the grants below exist, so zeroing the control block is private.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0, core::mem::size_of::<ControlBlock>()) };
+        let frames = (FIRST_REF + PAGES).div_ceil(ENTRIES_PER_FRAME);
+        for f in 0..frames {
+            let rc = hc::add_to_physmap(hc::XENMAPSPACE_GRANT_TABLE, f as u64, GNTTAB_GPA + f as u64 * 4096);
+            if rc != 0 {
+                fail("mapping grant-table frame", rc);
+            }
+        }
+        for page in 0..PAGES {
+            let entry = GNTTAB_GPA as usize + (FIRST_REF + page) as usize * 8;
+            // SAFETY: grant_entry_v1 {flags: u16, domid: u16, frame: u32} in our own grant table,
+            // mapped above; Xen reads it when rx maps. domid and frame are written before flags
+            // (release), so Xen never sees a permitted entry with a stale frame.
+            unsafe {
+                AtomicU16::from_ptr((entry + 2) as *mut u16).store(RX_DOMID, Ordering::Relaxed);
+                AtomicU32::from_ptr((entry + 4) as *mut u32).store(((base >> 12) + page as u64) as u32, Ordering::Relaxed);
+                AtomicU16::from_ptr(entry as *mut u16).store(hc::GTF_PERMIT_ACCESS, Ordering::Release);
+            }
+        }
+        let mut a = hc::AllocUnbound { dom: hc::DOMID_SELF, remote_dom: RX_DOMID, port: 0 };
+        let rc = hc::op(hc::EVENT_CHANNEL_OP, hc::EVTCHNOP_ALLOC_UNBOUND, &mut a);
+        if rc != 0 {
+            fail("EVTCHNOP_alloc_unbound", rc);
+        }
+        TX_PORT.store(a.port, Ordering::Relaxed);
+        let ctl = super::control(base as *mut u8);
+        ctl.setup_tx.words[0].store(a.port as u64, Ordering::Relaxed);
+        ctl.setup_tx.words[1].store(SETUP_READY, Ordering::Release);
+        base as *mut u8
+    }
+
+    fn setup_rx(on_doorbell: fn(u32)) -> *mut u8 {
+        let base = PLATFORM.shmem_base;
+        let rc = hc::add_to_physmap(hc::XENMAPSPACE_SHARED_INFO, 0, SHARED_INFO_GPA);
+        if rc != 0 {
+            fail("mapping shared_info", rc);
+        }
+        ON_EVENT.store(on_doorbell as usize, Ordering::Release);
+        irq::register(EVTCHN_PPI, upcall);
+        gic::enable(EVTCHN_PPI, 0x80);
+        // The control block's page first, retried until tx has granted it (the domains boot
+        // independently), then the rest once tx says every page is granted.
+        while map(base, 0, 1) != 0 {
+            timer::sleep_ns(10_000_000);
+        }
+        let ctl = super::control(base as *mut u8);
+        while ctl.setup_tx.words[1].load(Ordering::Acquire) != SETUP_READY {
+            timer::sleep_ns(1_000_000);
+        }
+        let mut page = 1;
+        while page < PAGES {
+            let n = (PAGES - page).min(64);
+            let rc = map(base, page, n);
+            if rc != 0 {
+                fail("GNTTABOP_map_grant_ref", rc);
+            }
+            page += n;
+        }
+        let mut b = hc::BindInterdomain {
+            remote_dom: TX_DOMID,
+            _pad: 0,
+            remote_port: ctl.setup_tx.words[0].load(Ordering::Relaxed) as u32,
+            local_port: 0,
+        };
+        let rc = hc::op(hc::EVENT_CHANNEL_OP, hc::EVTCHNOP_BIND_INTERDOMAIN, &mut b);
+        if rc != 0 {
+            fail("EVTCHNOP_bind_interdomain", rc);
+        }
+        RX_PORT.store(b.local_port, Ordering::Relaxed);
+        let word = EVTCHN_MASK + (b.local_port / 64) as usize * 8;
+        shared_info_u64(word).fetch_and(!(1 << (b.local_port % 64)), Ordering::AcqRel);
+        let mut port = b.local_port;
+        let rc = hc::op(hc::EVENT_CHANNEL_OP, hc::EVTCHNOP_UNMASK, &mut port);
+        if rc != 0 {
+            fail("EVTCHNOP_unmask", rc);
+        }
+        base as *mut u8
+    }
+
+    fn ring() {
+        let rc = hc::send(TX_PORT.load(Ordering::Relaxed));
+        if rc != 0 {
+            fail("EVTCHNOP_send", rc);
+        }
+    }
+
+    fn placement() -> &'static str {
+        "tx:dom1,rx:dom2,interf:dom3"
+    }
+}
+
+/// Maps `count` of tx's granted pages, starting at `first`, at the same addresses in rx.
+/// Returns 0, or the first failing status.
+fn map(base: u64, first: u32, count: u32) -> i64 {
+    let mut ops = [hc::MapGrantRef::default(); 64];
+    let n = count.min(64) as usize;
+    for (i, op) in ops[..n].iter_mut().enumerate() {
+        let page = first + i as u32;
+        *op = hc::MapGrantRef {
+            host_addr: base + page as u64 * 4096,
+            flags: hc::GNTMAP_HOST_MAP,
+            gref: FIRST_REF + page,
+            dom: TX_DOMID,
+            ..Default::default()
+        };
+    }
+    // SAFETY: `ops` holds `n` gnttab_map_grant_ref structures, live for the call.
+    let rc = unsafe { hc::call(hc::GRANT_TABLE_OP, hc::GNTTABOP_MAP_GRANT_REF, ops.as_mut_ptr() as *mut u8, n as u64) };
+    if rc != 0 {
+        return rc;
+    }
+    ops[..n].iter().find(|o| o.status != 0).map_or(0, |o| o.status as i64)
+}
