@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Guest crates deny undocumented unsafe; clippy holds them to it.
-(cd guests && cargo clippy --release --quiet --features baremetal,qemu-virt -- -D warnings)
+(cd guests && cargo clippy --release --quiet --no-default-features --features baremetal,qemu-virt -- -D warnings \
+  && cargo clippy --release --quiet --no-default-features --features xen,qemu-virt -- -D warnings)
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace

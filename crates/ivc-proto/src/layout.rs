@@ -52,6 +52,8 @@ pub struct RxLine {
     pub verified: AtomicU64,
     /// transfer: chunks whose contents did not (never turned into a throughput figure).
     pub bad: AtomicU64,
+    /// notif: doorbells rx's handler took that carried a new sequence number.
+    pub handled: AtomicU64,
 }
 
 /// Fields a backend uses to set up its doorbell and mapping (event-channel ports, grant

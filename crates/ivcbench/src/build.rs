@@ -86,7 +86,11 @@ pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathB
     let out_dir = root.join("target/ivcbench/images");
     std::fs::create_dir_all(&out_dir)?;
     let out = out_dir.join(format!("{variant}.img"));
-    std::fs::write(&out, image)?;
+    // Written aside and renamed, so a run reading the image while another build replaces it (tests
+    // run in parallel) sees the old one or the new one, never half of one.
+    let tmp = out_dir.join(format!("{variant}.img.{}", std::process::id()));
+    std::fs::write(&tmp, image)?;
+    std::fs::rename(&tmp, &out)?;
     Ok(out)
 }
 

@@ -60,7 +60,7 @@ pub fn baremetal(image: &Path, cores: usize, clock: Clock) -> Command {
     let mut c = Command::new(binary());
     c.args(["-machine", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "1024"])
         .args(["-smp", &cores.to_string()])
-        .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
+        .args(["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"])
         .arg("-kernel")
         .arg(image);
     clock_args(&mut c, clock);

@@ -84,6 +84,8 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     write_meta(&path, &meta, console.as_ref().err())?;
     console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
 
+    let _ = std::fs::remove_dir_all(run_dir(spec, &root));
+
     let bytes = std::fs::read(&path)?;
     let capture = capture::decode(&bytes).map_err(|e| anyhow!("{}:{}", path.display(), e))?;
     if capture.run("tx").is_none() {
@@ -121,6 +123,18 @@ struct Boot {
 }
 
 /// The run's parameters for one role, patched into a copy of the image under target/ivcbench/run.
+/// This run's own directory for patched images and generated files: runs in parallel (tests) must
+/// never share one.
+fn run_dir(spec: &RunSpec, root: &Path) -> PathBuf {
+    root.join("target/ivcbench/run").join(format!(
+        "{}{}-{}.{}",
+        spec.hypervisor,
+        spec.config.suffix,
+        spec.config.experiment.name(),
+        std::process::id()
+    ))
+}
+
 fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<PathBuf> {
     let mut p = spec.params;
     p.experiment = spec.config.experiment;
@@ -134,15 +148,8 @@ fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<P
     let p = p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))?;
     let mut image = image.to_vec();
     patch_params(&mut image, &p)?;
-    let run_dir = root.join("target/ivcbench/run");
-    std::fs::create_dir_all(&run_dir)?;
-    let out = run_dir.join(format!(
-        "{}{}-{}-{}.img",
-        spec.hypervisor,
-        spec.config.suffix,
-        spec.config.experiment.name(),
-        role.name()
-    ));
+    std::fs::create_dir_all(run_dir(spec, root))?;
+    let out = run_dir(spec, root).join(format!("{}.img", role.name()));
     std::fs::write(&out, &image)?;
     Ok(out)
 }
@@ -177,8 +184,7 @@ fn boot_xen(spec: &RunSpec, root: &Path) -> Result<Boot> {
     for (role, memory_mib) in roles {
         domains.push(xen::Domain { role: role.name(), image: role_image(spec, root, &image, role)?, memory_mib });
     }
-    let work = root.join("target/ivcbench/run/xen");
-    std::fs::create_dir_all(&work)?;
+    let work = run_dir(spec, root);
     let icount = match spec.clock {
         Clock::Icount(n) => Some(n),
         Clock::RealTime => None,
@@ -248,6 +254,7 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
     let mut line = Vec::new();
     let mut last_line = String::new();
     let mut prompted = false;
+    let mut hypervisor_panic: Option<String> = None;
     let mut records = 0u64;
     let mut bytes = 0u64;
     let start = Instant::now();
@@ -278,6 +285,16 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                     line.clear();
                     if text.contains("ivc-guest panic") || text.contains("ivc-guest exception") {
                         bail!("the guest failed: {text}");
+                    }
+                    if text.contains("Panic on CPU") {
+                        hypervisor_panic = Some(String::new());
+                    } else if let Some(why) = hypervisor_panic.as_mut() {
+                        // Xen prints the reason on the lines after "Panic on CPU n:".
+                        let reason = text.trim_start_matches("(XEN)").trim();
+                        if !reason.is_empty() && !reason.starts_with('*') {
+                            why.push_str(reason);
+                            bail!("the hypervisor panicked: {why}");
+                        }
                     }
                     if let Some(at) = text.find(TAG) {
                         records += 1;

@@ -70,7 +70,7 @@ pub fn prepare(qemu: &str, xen: &Path, domains: &[Domain], work: &Path, icount: 
     let smp = (domains.len() + 1).to_string();
     let machine = "virt,virtualization=on,gic-version=3";
     let common = |c: &mut Command| {
-        c.args(["-cpu", "cortex-a57", "-smp", &smp, "-m", "2G", "-display", "none", "-monitor", "none"]);
+        c.args(["-cpu", "cortex-a57", "-smp", &smp, "-m", "2G", "-display", "none", "-monitor", "none", "-no-reboot"]);
         c.arg("-kernel").arg(xen);
     };
 

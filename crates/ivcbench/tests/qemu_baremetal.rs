@@ -2,32 +2,14 @@
 //! the real `ivcbench` binary, decoded and checked. Needs qemu-system-aarch64 10 and the
 //! aarch64-unknown-none target (scripts/setup.sh installs both).
 
-use ivc_proto::capture::{decode, Capture, Run};
+mod common;
+
+use common::{check_notif, check_transfer, ivcbench, tx};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn ivcbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ivcbench")).args(args).output().expect("ivcbench runs")
-}
-
-fn run_ok(out: &Path, args: &[&str]) -> Capture {
-    let mut all = vec!["run", "--hypervisor", "baremetal", "--out", out.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let o = ivcbench(&all);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "ivcbench {all:?} failed:\n{stderr}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("emulated (QEMU icount"), "summary must say what it ran on:\n{stdout}");
-    let exp = args[args.iter().position(|a| *a == "--experiment").unwrap() + 1];
-    let (e, suffix) = exp.split_at(exp.find('+').unwrap_or(exp.len()));
-    let path = out.join(e).join(format!("baremetal{suffix}"));
-    decode(&std::fs::read(&path).unwrap()).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
-}
-
-fn tx(c: &Capture) -> &Run {
-    let r = c.run("tx").expect("a tx run");
-    assert!(r.is_complete(), "{:?}", r.damage);
-    r
+fn run_ok(out: &Path, args: &[&str]) -> ivc_proto::capture::Capture {
+    common::run_ok("baremetal", out, args)
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -44,13 +26,7 @@ fn notif_is_complete_and_deterministic() {
     assert_eq!(r.header.config, "");
     // QEMU virt's counter runs at 62.5 MHz; the host never tells the guest, it reads CNTFRQ_EL0.
     assert_eq!(r.header.freq_hz, 62_500_000);
-    let g = &r.groups[0];
-    assert_eq!(g.count, 300);
-    assert_eq!(r.lost(), 0);
-    let rtt = g.column(&r.header, "rtt").unwrap();
-    let oneway = g.column(&r.header, "oneway").unwrap();
-    assert_eq!(rtt.len(), 300);
-    assert!(rtt.iter().zip(oneway).all(|(&rt, &ow)| ow > 0 && ow < rt), "rx's handler runs between t0 and t1");
+    check_notif(r, 300, 10);
     // Same build, same icount settings: the same samples, bit for bit.
     let second = run_ok(b.path(), &args);
     assert_eq!(tx(&second).groups, r.groups);
@@ -62,7 +38,7 @@ fn notif_with_interference_records_its_pass_rate() {
     let c = run_ok(d.path(), &["--experiment", "notif+interf", "--samples", "100", "--gap", "1ms", "--interf-report", "20ms"]);
     let r = tx(&c);
     assert_eq!(r.header.config, "+interf");
-    assert_eq!((r.groups[0].count, r.lost()), (100, 0));
+    check_notif(r, 100, 10);
     let interf = c.run("interf").expect("the interferer's stream");
     assert!(interf.damage.is_empty(), "{:?}", interf.damage);
     assert!(interf.progress.len() >= 2, "pass-rate records: {}", interf.progress.len());
@@ -81,20 +57,7 @@ fn transfer_polling_and_interrupt_verify_every_chunk() {
         d.path(),
         &["--experiment", "transfer", "--samples", "3", "--warmups", "1", "--total", "256K", "--buffers", "4K,32K,256K", "--gap", "100us"],
     );
-    let r = tx(&c);
-    assert_eq!(r.groups.len(), 6, "two modes x three buffer sizes");
-    for (g, (mode, buf)) in r.groups.iter().zip([("polling", 4096), ("polling", 32768), ("polling", 262144), ("interrupt", 4096), ("interrupt", 32768), ("interrupt", 262144)]) {
-        assert_eq!(g.get("mode"), Some(mode));
-        assert_eq!(g.get("buf"), Some(buf.to_string().as_str()));
-        assert_eq!(g.count, 3);
-        assert!(g.lost_at.is_empty() && g.corrupt_at.is_empty());
-    }
-    let end = r.end.as_ref().unwrap();
-    let field = |k: &str| end.iter().find(|(key, _)| key == k).unwrap().1.parse::<u64>().unwrap();
-    // (3 samples + 1 warm-up) x (64 + 8 + 1 chunks) x 2 modes.
-    assert_eq!(field("chunks"), 4 * (64 + 8 + 1) * 2);
-    assert_eq!(field("verified"), field("chunks"));
-    assert_eq!(field("bad"), 0);
+    check_transfer(tx(&c), 3, 1, 256 << 10, &[4 << 10, 32 << 10, 256 << 10]);
 }
 
 #[test]

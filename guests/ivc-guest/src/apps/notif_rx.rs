@@ -23,6 +23,9 @@ fn on_doorbell(_intid: u32) {
         // SAFETY: CTL points to the control block in the mapped shared region (see control()).
         let ctl = unsafe { ctl.as_ref() };
         let seq = ctl.tx.seq.load(Acquire);
+        if seq != ctl.rx.ack.load(Relaxed) {
+            ctl.rx.handled.fetch_add(1, Relaxed);
+        }
         ctl.rx.handler_ts.store(entry, Relaxed);
         ctl.rx.ack.store(seq, Release);
     }
