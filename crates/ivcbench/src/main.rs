@@ -39,8 +39,9 @@ enum Command {
         #[arg(required = true)]
         captures: Vec<PathBuf>,
     },
-    /// Run the demo slice on the QEMU testbed: baremetal notif, notif+interf, transfer and
-    /// transfer+interf with short sample counts, then print every summary.
+    /// Run the demo on the QEMU testbed: baremetal and Xen, each with notif, notif+interf, transfer
+    /// and transfer+interf (1000 notifications; 10 transfer samples of 16 MiB per mode and buffer
+    /// size), then print every summary.
     Demo {
         /// Where the captures go.
         #[arg(long, default_value = "experiments/comm")]
@@ -265,27 +266,29 @@ fn testbed_of(capture: &std::path::Path) -> String {
 
 fn demo(out: PathBuf) -> Result<()> {
     let t = Instant::now();
-    let runs = [("notif", 1000u32), ("notif+interf", 1000), ("transfer", 10), ("transfer+interf", 10)];
+    let configs = [("notif", 1000u32), ("notif+interf", 1000), ("transfer", 10), ("transfer+interf", 10)];
     let mut outcomes = Vec::new();
-    for (cfg, samples) in runs {
-        let args = RunArgs::parse_from_demo(cfg, samples, &out);
-        outcomes.push(run::run(&args.spec()?)?);
+    for hyp in ["baremetal", "xen"] {
+        for (cfg, samples) in configs {
+            let args = RunArgs::parse_from_demo(hyp, cfg, samples, &out);
+            outcomes.push(run::run(&args.spec()?)?);
+        }
     }
     println!();
     for o in &outcomes {
         print_outcome(o)?;
         println!();
     }
-    println!("demo: {} runs in {:.1} s wall", outcomes.len(), t.elapsed().as_secs_f64());
+    println!("demo: {} runs in {:.1} s wall; captures under {}", outcomes.len(), t.elapsed().as_secs_f64(), out.display());
     Ok(())
 }
 
 impl RunArgs {
     /// The demo's settings: short runs that show every experiment in a few minutes here.
-    fn parse_from_demo(cfg: &str, samples: u32, out: &std::path::Path) -> RunArgs {
+    fn parse_from_demo(hyp: &str, cfg: &str, samples: u32, out: &std::path::Path) -> RunArgs {
         let samples = samples.to_string();
         let out = out.to_string_lossy().into_owned();
-        let mut argv = vec!["run", "--hypervisor", "baremetal", "--experiment", cfg, "--samples", &samples, "--out", &out, "--force"];
+        let mut argv = vec!["run", "--hypervisor", hyp, "--experiment", cfg, "--samples", &samples, "--out", &out, "--force"];
         if cfg.starts_with("transfer") {
             argv.extend(["--warmups", "2"]);
         }
