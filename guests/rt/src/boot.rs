@@ -5,6 +5,7 @@
 
 use crate::mmu;
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// Cores the runtime provides stacks for.
 pub const MAX_CORES: usize = 4;
@@ -74,9 +75,14 @@ global_asm!(
     "    msr    elr_el2, x9",
     "    isb",
     "    eret",
+    // A core without a stack of its own parks here rather than overwrite another core's.
     "1:  mrs    x9, mpidr_el1",
     "    and    x9, x9, #0xff",
-    "    ldr    x10, ={stacks_end}",
+    "    cmp    x9, #{max_cores}",
+    "    b.lo   3f",
+    "2:  wfe",
+    "    b      2b",
+    "3:  ldr    x10, ={stacks} + {stacks_size}",
     "    mov    x11, #{stack_size}",
     "    msub   x10, x9, x11, x10",
     "    mov    sp, x10",
@@ -88,17 +94,35 @@ global_asm!(
     "    bl     {mmu_on}",
     "    mov    x30, x12",
     "    ret",
-    stacks_end = sym __stacks_end,
+    stacks = sym IVC_RT_STACKS,
+    stacks_size = const MAX_CORES * STACK_SIZE,
+    max_cores = const MAX_CORES,
     stack_size = const STACK_SIZE,
     vectors = sym crate::exceptions::ivc_rt_vectors,
     mmu_on = sym mmu::ivc_rt_mmu_on,
 );
 
+/// The cores' stacks, core n's top at the end of the n-th slice. Only the stack pointers set by
+/// `ivc_rt_core_setup` refer to it; the linker script keeps it out of BSS and out of the file.
+#[link_section = ".ivc_rt_stacks"]
+static mut IVC_RT_STACKS: [u8; MAX_CORES * STACK_SIZE] = [0; MAX_CORES * STACK_SIZE];
+
 extern "C" {
-    static __stacks_end: u8;
     static __bss_start: u8;
     static __bss_end: u8;
     fn ivc_rt_core_setup();
+}
+
+static ENTRY_EL: AtomicU8 = AtomicU8::new(0);
+
+pub(crate) fn set_entry_el(el: u8) {
+    ENTRY_EL.store(el, Ordering::Relaxed);
+}
+
+/// The exception level core 0 was entered at (2: dropped to EL1 by the runtime; 1: entered at EL1
+/// by QEMU or a hypervisor). The app itself always runs at EL1.
+pub fn entry_el() -> u8 {
+    ENTRY_EL.load(Ordering::Relaxed)
 }
 
 /// Core 0's entry from the boot loader (x0 = DTB).

@@ -44,6 +44,11 @@ pub fn emergency(args: fmt::Arguments) {
     let _ = Raw.write_str("\r\n");
 }
 
+/// Writes `s` under the lock (no line end added).
+pub fn write_str(s: &str) {
+    let _ = lock().write_str(s);
+}
+
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
     let _ = lock().write_fmt(args);

@@ -41,6 +41,14 @@ pub fn enable() {
     unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack)) };
 }
 
+/// Whether IRQs are unmasked on this core.
+pub fn enabled() -> bool {
+    let daif: u64;
+    // SAFETY: reading DAIF has no side effects.
+    unsafe { core::arch::asm!("mrs {}, daif", out(reg) daif, options(nomem, nostack)) };
+    daif & (1 << 7) == 0
+}
+
 /// Masks IRQs on this core.
 pub fn disable() {
     // SAFETY: setting DAIF.I only defers interrupts.

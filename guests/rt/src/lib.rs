@@ -5,7 +5,13 @@
 //! hands over to the app's `main`. Drivers, one module each: GICv2/v3, generic timer, PL011 console,
 //! PSCI (via `smccc`), cache and PMU helpers.
 //!
-//! Platform constants come from `ivc_proto::platform`, chosen by a cargo feature.
+//! Platform constants come from `ivc_proto::platform`, chosen by a cargo feature (`qemu-virt`, the
+//! default, `zcu104` or `zcu102`).
+//!
+//! An app declares its `fn main(dtb: usize) -> !` with [`entry!`] and links with the script this
+//! crate's build.rs writes: its own build.rs prints `cargo:rustc-link-arg=-Tivc-rt.ld`. The ELF
+//! turned into a flat file (`objcopy -O binary`, or ivcbench's own converter) is an arm64 Image
+//! that QEMU's `-kernel` and Xen load at the platform's `load_addr`. See examples/smoke.rs.
 #![no_std]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -28,9 +34,13 @@ pub use timer as counter;
 
 use ivc_proto::platform::Platform;
 
+#[cfg(all(feature = "zcu104", feature = "zcu102"))]
+compile_error!("ivc-rt: choose one board feature, zcu104 or zcu102");
+
+/// The platform the image is built for (cargo features `qemu-virt` (default), `zcu104`, `zcu102`).
 #[cfg(feature = "zcu104")]
 pub const PLATFORM: Platform = ivc_proto::platform::ZCU104;
-#[cfg(feature = "zcu102")]
+#[cfg(all(feature = "zcu102", not(feature = "zcu104")))]
 pub const PLATFORM: Platform = ivc_proto::platform::ZCU102;
 #[cfg(not(any(feature = "zcu104", feature = "zcu102")))]
 pub const PLATFORM: Platform = ivc_proto::platform::QEMU_VIRT;
@@ -43,7 +53,8 @@ extern "Rust" {
 /// Core 0, from boot with the MMU on and BSS zeroed. `el` is the exception level we were entered
 /// at: from EL2 the firmware's PSCI answers SMC, from EL1 (bare QEMU or a hypervisor) HVC.
 pub(crate) extern "C" fn rt_primary_main(dtb: usize, el: u64) -> ! {
-    psci::set_conduit_smc(el == 2);
+    boot::set_entry_el(el as u8);
+    psci::set_conduit(if el == 2 { psci::Conduit::Smc } else { psci::Conduit::Hvc });
     // SAFETY: `ivc_main` is defined exactly once by the app through `entry!`, with this signature.
     unsafe { ivc_main(dtb) }
 }

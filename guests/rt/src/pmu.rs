@@ -10,11 +10,12 @@ pub fn enable_cycle_counter() {
     unsafe {
         asm!(
             "mrs {t}, pmcr_el0",
-            "orr {t}, {t}, #5",
+            "orr {t}, {t}, {ec}",
             "msr pmcr_el0, {t}",
             "msr pmcntenset_el0, {c}",
             "isb",
             t = out(reg) _,
+            ec = in(reg) 0b101u64,
             c = in(reg) 1u64 << 31,
             options(nostack)
         )

@@ -4,11 +4,23 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use smccc::{psci, Hvc, Smc};
 
+/// How PSCI calls reach the firmware or hypervisor that implements them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conduit {
+    Hvc,
+    Smc,
+}
+
 static USE_SMC: AtomicBool = AtomicBool::new(false);
 
 /// Chooses the conduit; boot sets it from the EL it was entered at, a backend may override it.
-pub fn set_conduit_smc(smc: bool) {
-    USE_SMC.store(smc, Ordering::Relaxed);
+pub fn set_conduit(conduit: Conduit) {
+    USE_SMC.store(conduit == Conduit::Smc, Ordering::Relaxed);
+}
+
+/// The conduit PSCI calls use.
+pub fn conduit() -> Conduit {
+    if USE_SMC.load(Ordering::Relaxed) { Conduit::Smc } else { Conduit::Hvc }
 }
 
 /// Starts core `mpidr` at `entry` with x0 = `context`.

@@ -48,6 +48,16 @@ pub fn ticks(ns: u64) -> u64 {
     (ns as u128 * freq() as u128 / 1_000_000_000) as u64
 }
 
+/// The [`now`] value `ns` nanoseconds from now, for bounded spin-waits with [`passed`].
+pub fn deadline(ns: u64) -> u64 {
+    now() + ticks(ns)
+}
+
+/// Whether [`now`] has reached `deadline`.
+pub fn passed(deadline: u64) -> bool {
+    now() >= deadline
+}
+
 fn set_ctl(v: u64) {
     // SAFETY: CNTV_CTL_EL0 is this core's own virtual timer, used only by sleep_ns.
     unsafe { asm!("msr cntv_ctl_el0, {}", "isb", in(reg) v, options(nomem, nostack)) };
@@ -60,11 +70,13 @@ fn on_timer(_: u32) {
     set_ctl(0b10);
 }
 
-/// Sleeps at least `ns` nanoseconds in `wfi`.
+/// Sleeps at least `ns` nanoseconds in `wfi`. Needs the GIC set up on this core
+/// ([`gic::init_distributor`], [`gic::init_cpu`]); leaves IRQs masked or not as it found them.
 ///
 /// The core waits with IRQs masked: a pending interrupt still ends `wfi`, and no wake-up can slip
-/// in between the deadline check and the `wfi`. Under QEMU's icount a sleeping core lets virtual
-/// time jump ahead, so sleeps cost no emulation time; a spin would.
+/// in between the deadline check and the `wfi`. Interrupts other than the timer's are taken when
+/// the sleep ends (if IRQs were unmasked). Under QEMU's icount a sleeping core lets virtual time
+/// jump ahead, so sleeps cost no emulation time; a spin would.
 pub fn sleep_ns(ns: u64) {
     if ns == 0 {
         return;
@@ -74,6 +86,7 @@ pub fn sleep_ns(ns: u64) {
     }
     gic::enable(VIRTUAL_TIMER_PPI, 0xa0);
     let deadline = virtual_now() + ticks(ns);
+    let was_enabled = crate::irq::enabled();
     crate::irq::disable();
     // SAFETY: CNTV_CVAL_EL0 is this core's own compare register.
     unsafe { asm!("msr cntv_cval_el0, {}", in(reg) deadline, options(nomem, nostack)) };
@@ -83,5 +96,7 @@ pub fn sleep_ns(ns: u64) {
         unsafe { asm!("wfi", options(nomem, nostack)) };
     }
     set_ctl(0b10);
-    crate::irq::enable();
+    if was_enabled {
+        crate::irq::enable();
+    }
 }

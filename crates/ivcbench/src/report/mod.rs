@@ -1,4 +1,6 @@
-//! Step 4 of the workflow: turn decoded runs into statistics and summaries.
+//! Step 4 of the workflow: turn captures into statistics, summaries, figures and exports.
+
+pub mod dataset;
 
 use anyhow::{bail, Result};
 use ivc_proto::capture::{Group, Run};
