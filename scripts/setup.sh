@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ivcbench needs on a fresh Debian 12 machine (run as root, or with sudo available).
 #   - QEMU 10 from bookworm-backports: 7.2 hangs in icount mode with more than one vCPU (docs/testbed.md).
-#   - device-tree-compiler: the Xen testbed edits QEMU's own device tree.
+#   - device-tree-compiler, fonts-dejavu-core, chromium: Xen's device tree, the report's figures
+#     and the check of the report's HTML in a headless browser.
 #   - the aarch64-unknown-none Rust target: RUSTUP_AUTO_INSTALL=0 here, so rust-toolchain.toml alone
 #     installs nothing.
 #   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed).
@@ -27,9 +28,15 @@ if ! qemu-system-aarch64 --version 2>/dev/null | grep -qE 'version (9|1[0-9])\.'
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -t bookworm-backports qemu-system-arm
 fi
 
-if ! command -v dtc >/dev/null; then
+# dtc: the Xen testbed edits QEMU's device tree. fonts-dejavu-core: the report's figures name
+# DejaVu Sans. chromium: the report's HTML is checked in a headless browser.
+missing=""
+command -v dtc >/dev/null || missing="$missing device-tree-compiler"
+[ -d /usr/share/fonts/truetype/dejavu ] || missing="$missing fonts-dejavu-core"
+command -v chromium >/dev/null || missing="$missing chromium"
+if [ -n "$missing" ]; then
   apt_update
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q device-tree-compiler
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-none; then

@@ -39,6 +39,18 @@ enum Command {
         #[arg(required = true)]
         captures: Vec<PathBuf>,
     },
+    /// Report on a captures directory: statistics (CSV, JSON, Markdown), figures (SVG, PNG) and one
+    /// self-contained HTML page. Reads ivcbench's captures and the RTAS'23 artifact's tables.
+    Report(ReportArgs),
+    /// Show which hypervisor x configuration cells of the matrix are done, missing or damaged.
+    Status {
+        /// Captures directory (holding notif/ and transfer/).
+        #[arg(default_value = "experiments/comm")]
+        dir: PathBuf,
+        /// Counter frequency of the artifact's tables (they do not record it).
+        #[arg(long, default_value = "100MHz", value_parser = parse_freq)]
+        legacy_freq: u64,
+    },
     /// Run the demo on the QEMU testbed: baremetal and Xen, each with notif, notif+interf, transfer
     /// and transfer+interf (1000 notifications; 10 transfer samples of 16 MiB per mode and buffer
     /// size), then print every summary.
@@ -47,6 +59,44 @@ enum Command {
         #[arg(long, default_value = "experiments/comm")]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Captures directory (holding notif/ and transfer/).
+    #[arg(default_value = "experiments/comm")]
+    dir: PathBuf,
+    /// Where the outputs go [default: <DIR>/report].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Outputs to write (default: all).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    format: Vec<report::output::Format>,
+    /// JSON: include every sample (in counter ticks).
+    #[arg(long)]
+    raw: bool,
+    /// Counter frequency of the artifact's tables (they do not record it; its boards ran at 100 MHz).
+    #[arg(long, default_value = "100MHz", value_parser = parse_freq)]
+    legacy_freq: u64,
+    /// Report damaged captures with a warning and their cell marked damaged, instead of failing.
+    #[arg(long)]
+    lenient: bool,
+}
+
+/// `100MHz`, `62.5MHz`, `100000000`.
+fn parse_freq(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("MHz") {
+        (n, 1e6)
+    } else if let Some(n) = t.strip_suffix("kHz") {
+        (n, 1e3)
+    } else {
+        (t.strip_suffix("Hz").unwrap_or(t), 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 => Ok((v * mult).round() as u64),
+        _ => bail!("`{s}` is not a frequency (e.g. 100MHz)"),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -232,7 +282,7 @@ fn real_main() -> Result<()> {
                 let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 match ivc_proto::capture::decode(&bytes) {
                     Ok(c) => match c.run("tx") {
-                        Some(tx) => print!("{}", report::summary(tx, &testbed_of(&path))?),
+                        Some(tx) => print!("{}", report::summary(tx, &report::load::testbed_of(&path))?),
                         None => {
                             eprintln!("ivcbench: {}: no tx run in the capture", path.display());
                             failed += 1;
@@ -248,20 +298,26 @@ fn real_main() -> Result<()> {
                 bail!("{failed} capture(s) damaged or empty");
             }
         }
+        Command::Report(a) => {
+            let load = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: a.lenient };
+            let cells = report::output::load(&a.dir, &load)?;
+            if cells.is_empty() {
+                bail!("no captures under {}/notif or {}/transfer", a.dir.display(), a.dir.display());
+            }
+            let out = a.out.unwrap_or_else(|| a.dir.join("report"));
+            let opts = report::output::ReportOptions { load, out: out.clone(), formats: a.format, raw: a.raw };
+            let md = report::output::write(&cells, &opts)?;
+            print!("{md}");
+            eprintln!("ivcbench: report on {} capture(s) written to {}", cells.len(), out.display());
+        }
+        Command::Status { dir, legacy_freq } => {
+            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true };
+            let cells = report::output::load(&dir, &load)?;
+            print!("{}", report::status::matrix(&cells));
+        }
         Command::Demo { out } => demo(out)?,
     }
     Ok(())
-}
-
-/// What a capture was measured on, from the metadata written beside it.
-fn testbed_of(capture: &std::path::Path) -> String {
-    let mut meta = capture.as_os_str().to_owned();
-    meta.push(".meta.json");
-    std::fs::read(PathBuf::from(meta))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["testbed"].as_str().map(str::to_string))
-        .unwrap_or_else(|| "testbed unknown (no metadata beside the capture)".into())
 }
 
 fn demo(out: PathBuf) -> Result<()> {
@@ -279,7 +335,20 @@ fn demo(out: PathBuf) -> Result<()> {
         print_outcome(o)?;
         println!();
     }
-    println!("demo: {} runs in {:.1} s wall; captures under {}", outcomes.len(), t.elapsed().as_secs_f64(), out.display());
+    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false };
+    let cells = report::output::load(&out, &load)?;
+    let report_dir = out.join("report");
+    let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };
+    let md = report::output::write(&cells, &opts)?;
+    println!("{md}");
+    print!("{}", report::status::matrix(&cells));
+    println!(
+        "demo: {} runs in {:.1} s wall; captures under {}, report in {} (open report.html)",
+        outcomes.len(),
+        t.elapsed().as_secs_f64(),
+        out.display(),
+        report_dir.display()
+    );
     Ok(())
 }
 

@@ -1,42 +1,19 @@
 //! Step 4 of the workflow: turn captures into statistics, summaries, figures and exports.
 
 pub mod dataset;
+pub mod export;
+pub mod legacy;
+pub mod load;
+pub mod output;
+pub mod plot;
+pub mod stats;
+pub mod status;
+
+pub use stats::Stats;
 
 use anyhow::{bail, Result};
 use ivc_proto::capture::{Group, Run};
 use std::fmt::Write;
-
-/// Order statistics of a set of samples (nearest-rank percentiles).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Stats {
-    pub n: usize,
-    pub min: f64,
-    pub median: f64,
-    pub mean: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Stats {
-    /// `None` for an empty set: there is no statistic of nothing.
-    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Stats> {
-        let mut v: Vec<f64> = values.into_iter().collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let rank = |p: f64| v[((p * n as f64).ceil() as usize).clamp(1, n) - 1];
-        Some(Stats {
-            n,
-            min: v[0],
-            median: rank(0.5),
-            mean: v.iter().sum::<f64>() / n as f64,
-            p99: rank(0.99),
-            max: v[n - 1],
-        })
-    }
-}
 
 /// Converts counter ticks to nanoseconds at the counter frequency the guest reported.
 pub fn ticks_to_ns(ticks: u64, freq_hz: u64) -> f64 {
@@ -121,15 +98,6 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let t = Stats::of((1..=100).map(f64::from)).unwrap();
-        assert_eq!((t.min, t.median, t.p99, t.max), (1.0, 50.0, 99.0, 100.0));
-        assert_eq!(t.mean, 50.5);
-        assert_eq!(Stats::of([7.0]).unwrap().p99, 7.0);
-        assert!(Stats::of([]).is_none());
-    }
 
     #[test]
     fn units() {

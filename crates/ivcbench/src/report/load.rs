@@ -1,0 +1,193 @@
+//! Reading a captures directory (`<experiment>/<hypervisor><suffix>`) into cells: ivcbench's own
+//! captures and the artifact's tables alike, files read two at a time.
+
+use super::dataset::{Cell, CellData, NotifData, Origin, TransferSeries};
+use super::legacy;
+use crate::names::Suffix;
+use anyhow::{anyhow, bail, Context, Result};
+use ivc_proto::capture::{self, Capture, TAG};
+use ivc_proto::params::Experiment;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Counter frequency of the artifact's tables, which do not carry it (its boards: 100 MHz).
+    pub legacy_freq_hz: u64,
+    /// Keep damaged cells (marked) instead of failing on the first damage.
+    pub lenient: bool,
+}
+
+/// Cells found, and files that are not captures (with the reason), for warnings.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub cells: Vec<Cell>,
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// `xen+interf-col` → (`xen`, `+interf+col`). The artifact's `interf-col` spelling is an alias.
+pub fn parse_name(name: &str) -> Result<(String, Suffix)> {
+    let (hyp, rest) = name.split_at(name.find('+').unwrap_or(name.len()));
+    if hyp.is_empty() || !hyp.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("`{name}` is not <hypervisor><suffix>");
+    }
+    Ok((hyp.to_string(), Suffix::parse(rest)?))
+}
+
+/// Every capture under `root/notif` and `root/transfer`.
+pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded> {
+    if !root.is_dir() {
+        bail!("{}: no such directory (captures live in <dir>/notif and <dir>/transfer)", root.display());
+    }
+    let mut files = Vec::new();
+    let mut loaded = Loaded::default();
+    for exp in [Experiment::Notif, Experiment::Transfer] {
+        let dir = root.join(exp.name());
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+        names.sort();
+        for path in names {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            // Metadata, scripts and editor files live beside the captures.
+            if name.starts_with('.') || name.contains('.') {
+                continue;
+            }
+            match parse_name(name) {
+                Ok((hyp, suffix)) => files.push((exp, hyp, suffix, path)),
+                Err(e) => loaded.skipped.push((path, e.to_string())),
+            }
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Result<Cell>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((exp, hyp, suffix, path)) = files.get(i) else { break };
+                let cell = load_file(*exp, hyp, *suffix, path, opts);
+                results.lock().expect("no reader panicked").push((i, cell));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("no reader panicked");
+    results.sort_by_key(|(i, _)| *i);
+    for (_, cell) in results {
+        loaded.cells.push(cell?);
+    }
+    Ok(loaded)
+}
+
+/// One capture file, whichever format it is in.
+pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path: &Path, opts: &LoadOptions) -> Result<Cell> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut cell = Cell {
+        experiment,
+        hypervisor: hypervisor.to_string(),
+        suffix,
+        path: path.to_path_buf(),
+        origin: Origin::Legacy,
+        freq_hz: opts.legacy_freq_hz,
+        data: CellData::Notif(NotifData::default()),
+        damage: Vec::new(),
+    };
+    if bytes.windows(TAG.len()).any(|w| w == TAG.as_bytes()) {
+        let capture = if opts.lenient { capture::decode_lenient(&bytes) } else {
+            capture::decode(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?
+        };
+        from_ivcbench(&mut cell, &capture)?;
+    } else {
+        let problems = match experiment {
+            Experiment::Notif => {
+                let (data, problems) = if opts.lenient {
+                    legacy::parse_notif_lenient(&bytes)
+                } else {
+                    (legacy::parse_notif(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new())
+                };
+                cell.data = CellData::Notif(data);
+                problems
+            }
+            Experiment::Transfer => {
+                let (data, problems) = if opts.lenient {
+                    legacy::parse_transfer_lenient(&bytes)
+                } else {
+                    (legacy::parse_transfer(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new())
+                };
+                cell.data = CellData::Transfer(data);
+                problems
+            }
+        };
+        cell.damage.extend(problems.iter().map(|p| p.to_string()));
+    }
+    if cell.freq_hz == 0 {
+        bail!("{}: counter frequency is 0", path.display());
+    }
+    Ok(cell)
+}
+
+/// tx's last run of an ivcbench capture; its damage (lenient mode) goes on the cell.
+fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
+    cell.damage.extend(capture.errors().iter().map(|e| e.to_string()));
+    let run = capture.run("tx").ok_or_else(|| anyhow!("{}: no tx run in the capture", cell.path.display()))?;
+    let h = &run.header;
+    if h.experiment != cell.experiment.name() {
+        bail!("{}: holds a {} run, but sits under {}/", cell.path.display(), h.experiment, cell.experiment.name());
+    }
+    cell.freq_hz = h.freq_hz;
+    cell.origin = Origin::Ivcbench { testbed: testbed_of(&cell.path), build: h.build.clone(), platform: h.platform.clone() };
+    cell.data = match cell.experiment {
+        Experiment::Notif => {
+            let g = run.groups.first();
+            let col = |name: &str| g.and_then(|g| g.column(h, name)).map(<[u64]>::to_vec);
+            CellData::Notif(NotifData {
+                latency: col("rtt").unwrap_or_default(),
+                oneway: col("oneway").filter(|_| h.get("common_counter") == Some("yes")),
+                lost: run.lost(),
+                pmu: Vec::new(),
+            })
+        }
+        Experiment::Transfer => CellData::Transfer(
+            run.groups
+                .iter()
+                .map(|g| {
+                    let num = |k: &str| g.get(k).and_then(|v| v.parse().ok()).unwrap_or(0);
+                    TransferSeries {
+                        mode: g.get("mode").unwrap_or("?").to_string(),
+                        buf: num("buf"),
+                        total: num("total"),
+                        ticks: g.column(h, "ticks").map(<[u64]>::to_vec).unwrap_or_default(),
+                        lost: g.lost_at.len() as u64,
+                        corrupt: g.corrupt_at.len() as u64,
+                    }
+                })
+                .collect(),
+        ),
+    };
+    Ok(())
+}
+
+/// What a capture was measured on, from the metadata written beside it.
+pub fn testbed_of(capture: &Path) -> String {
+    let mut meta = capture.as_os_str().to_owned();
+    meta.push(".meta.json");
+    std::fs::read(PathBuf::from(meta))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["testbed"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "testbed unknown (no metadata beside the capture)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_aliases() {
+        assert_eq!(parse_name("xen").unwrap(), ("xen".into(), Suffix::default()));
+        assert_eq!(parse_name("bao+interf-col").unwrap().1.to_string(), "+interf+col");
+        assert_eq!(parse_name("sel4+interf+col+hypcol").unwrap().1.to_string(), "+interf+col+hypcol");
+        assert!(parse_name("xen+interf2").is_err());
+        assert!(parse_name("+interf").is_err());
+    }
+}

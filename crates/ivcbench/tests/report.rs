@@ -1,0 +1,205 @@
+//! `ivcbench report` and `ivcbench status` on hand-made captures: the artifact's tables and
+//! ivcbench's own format. Expected statistics are written out here, worked by hand, not computed
+//! by the report's code.
+
+mod common;
+
+use common::ivcbench;
+use ivc_proto::capture::Encoder;
+use std::path::Path;
+
+fn row(cols: &[u64]) -> String {
+    cols.iter().map(|v| format!("{v:>20}")).collect::<String>() + "\n"
+}
+
+/// Two tables, as the artifact's notif guest printed them: irqlat then PMU columns and cycles.
+fn legacy_notif() -> String {
+    let dashes = "-".repeat(60) + "\n";
+    let mut s = String::from("Press 's' to start...\n");
+    s += &dashes;
+    s += &format!("{:>20}{:>20}{:>20}\n", "irqlat", "l1$i_miss_el1", "cycles");
+    for (lat, miss) in [(100, 1), (300, 3), (200, 2)] {
+        s += &row(&[lat, miss, lat * 10]);
+    }
+    s += &dashes;
+    s += &format!("{:>20}{:>20}{:>20}\n", "irqlat", "exceptions_el2", "cycles");
+    for (lat, exc) in [(400, 4), (500, 5)] {
+        s += &row(&[lat, exc, lat * 10]);
+    }
+    s
+}
+
+fn legacy_transfer() -> String {
+    "<- polling, 16M, time\n      4K     16M\n 1000000  500000\n 2000000  500000\n->\n\
+     <- interrupt, 16M, time\n      4K     16M\n 4000000 1000000\n 4000000 1000000\n->\n"
+        .to_string()
+}
+
+/// An ivcbench notif capture at QEMU's 62.5 MHz: round trips of 625, 1250 and 1875 ticks.
+fn ivcbench_notif() -> String {
+    let mut out = String::from("boot noise\r\n");
+    {
+        let mut e = Encoder::new("tx", 2, |l: &str| {
+            out.push_str("(XEN) DOM1: ");
+            out.push_str(l);
+            out.push_str("\r\n");
+        });
+        e.header(&[("v", &1), ("exp", &"notif"), ("cfg", &"+interf"), ("hyp", &"xen"), ("plat", &"qemu-virt")]);
+        e.header(&[("role", &"tx"), ("freq", &62_500_000u64), ("n", &4), ("warm", &0), ("gap_ns", &1000)]);
+        e.header(&[("build", &"test"), ("cols", &"rtt,oneway"), ("common_counter", &"yes")]);
+        e.header_done();
+        for v in [1875u64, 625, 1250] {
+            e.sample(&[v, v / 2]);
+        }
+        e.lost();
+        e.end(&[]);
+    }
+    out
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// The CSV row of `hypervisor`/`configuration`/`metric` (and `mode`, `buffer` for transfer).
+fn csv_row(csv: &str, key: &[&str]) -> Vec<String> {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+        .find(|f| {
+            f[col("hypervisor")] == key[0]
+                && f[col("configuration")] == key[1]
+                && f[col("metric")] == key[2]
+                && key.get(3).is_none_or(|m| f[col("mode")] == *m)
+                && key.get(4).is_none_or(|b| f[col("buffer")] == *b)
+        })
+        .unwrap_or_else(|| panic!("no row {key:?} in\n{csv}"))
+}
+
+fn field(csv: &str, row: &[String], name: &str) -> f64 {
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    row[header.iter().position(|h| *h == name).unwrap()].parse().unwrap()
+}
+
+#[test]
+fn statistics_of_artifact_tables_and_ivcbench_captures() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "notif/bao", &legacy_notif());
+    write(d.path(), "transfer/bao+interf", &legacy_transfer());
+    write(d.path(), "notif/xen+interf", &ivcbench_notif());
+    write(d.path(), "notif/notif.py", "# the artifact's script sits beside its captures\n");
+    let out = d.path().join("out");
+    let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+
+    // bao, artifact table at 100 MHz: 100..500 ticks -> 1000..5000 ns over two tables.
+    let r = csv_row(&csv, &["bao", "base", "latency"]);
+    for (name, want) in [("n", 5.0), ("min", 1000.0), ("median", 3000.0), ("mean", 3000.0), ("p90", 5000.0), ("max", 5000.0)] {
+        assert_eq!(field(&csv, &r, name), want, "bao {name}");
+    }
+    // Sample standard deviation of 1000..5000 step 1000: sqrt(2.5e6).
+    assert!((field(&csv, &r, "stddev") - 1581.139).abs() < 0.01);
+
+    // bao+interf transfer, 16 MiB per sample at 100 MHz: 1e6 ticks = 10 ms = 1600 MiB/s.
+    let r = csv_row(&csv, &["bao", "+interf", "throughput", "polling", "4096"]);
+    assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "min"), field(&csv, &r, "max"), field(&csv, &r, "mean")), (2.0, 800.0, 1600.0, 1200.0));
+    let r = csv_row(&csv, &["bao", "+interf", "throughput", "interrupt", "16777216"]);
+    assert_eq!(field(&csv, &r, "median"), 1600.0);
+
+    // xen+interf, ivcbench at 62.5 MHz: 625/1250/1875 ticks = 10/20/30 us; one lost.
+    let r = csv_row(&csv, &["xen", "+interf", "latency"]);
+    assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "lost"), field(&csv, &r, "median")), (3.0, 1.0, 20000.0));
+    // One-way: 1875 / 2 = 937 ticks = 14992 ns.
+    let r = csv_row(&csv, &["xen", "+interf", "oneway"]);
+    assert_eq!(field(&csv, &r, "max"), 14992.0);
+
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let pmu = json["pmu"].as_array().unwrap();
+    let cycles = pmu.iter().find(|p| p["column"] == "cycles").unwrap();
+    assert_eq!((cycles["n"].as_u64(), cycles["min"].as_u64(), cycles["max"].as_u64()), (Some(5), Some(1000), Some(5000)));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| bao | base | latency | 5 |"), "{md}");
+    for f in ["notif.svg", "notif-tail.svg", "transfer.svg", "notif.png", "transfer.png", "report.html"] {
+        assert!(out.join(f).metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} written");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(html.matches("<figure><svg").count(), 3, "every figure inline");
+    assert!(html.contains("artifact table, counter assumed 100 MHz") && html.contains("qemu-virt"));
+}
+
+#[test]
+fn damaged_tables_fail_with_file_and_line_or_are_marked_when_lenient() {
+    let d = tempfile::tempdir().unwrap();
+    let mut garbled = legacy_notif();
+    garbled = garbled.replacen("                 300", "                 3x0", 1);
+    write(d.path(), "notif/jailhouse", &garbled);
+    let mut missing = legacy_notif();
+    missing = missing.replacen(&row(&[200, 2, 2000]), &row(&[200, 2]), 1);
+    write(d.path(), "notif/sel4", &missing);
+    let cut = legacy_transfer();
+    write(d.path(), "transfer/sel4", &cut[..cut.rfind("->").unwrap()]);
+    let dir = d.path().to_str().unwrap();
+    let o = ivcbench(&["report", dir, "--out", d.path().join("out").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("notif/jailhouse:") && err.contains("line 5"), "garbled row named by file and line: {err}");
+
+    for (file, line) in [("notif/sel4", "line 6"), ("transfer/sel4", "line ")] {
+        let only = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(only.path().join(file).parent().unwrap()).unwrap();
+        std::fs::copy(d.path().join(file), only.path().join(file)).unwrap();
+        let o = ivcbench(&["report", only.path().to_str().unwrap(), "--out", only.path().join("out").to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(file) && err.contains(line), "{file}: {err}");
+    }
+
+    let o = ivcbench(&["report", dir, "--lenient", "--format", "csv", "--out", d.path().join("out").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("warning") && err.contains("damaged"), "{err}");
+    let csv = std::fs::read_to_string(d.path().join("out/report.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let damaged = header.iter().position(|h| *h == "damaged").unwrap();
+    let jail = csv_row(&csv, &["jailhouse", "base", "latency"]);
+    assert_eq!(jail[damaged], "true");
+
+    let o = ivcbench(&["status", dir]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(out.contains("DAMAGED"), "{out}");
+    assert!(out.contains("0 of 25 cells done, 2 damaged, 23 missing"), "{out}");
+}
+
+/// The HTML report in a real browser: headless Chromium (Debian's package, installed by
+/// scripts/setup.sh) loads it, the page's own check finds every figure laid out, and the browser
+/// logs no console error.
+#[test]
+fn html_report_loads_in_headless_chromium() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "notif/bao", &legacy_notif());
+    write(d.path(), "transfer/bao+interf", &legacy_transfer());
+    write(d.path(), "notif/xen+interf", &ivcbench_notif());
+    let out = d.path().join("out");
+    let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "html"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let profile = d.path().join("chromium-profile");
+    let page = format!("file://{}", out.join("report.html").display());
+    let o = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(&page)
+        .output()
+        .expect("chromium runs (scripts/setup.sh installs Debian's chromium package)");
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(dom.contains("data-figures=\"ok 3\""), "every figure laid out; DOM starts:\n{}", &dom[..dom.len().min(400)]);
+    let console_errors: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(console_errors.is_empty(), "console errors: {console_errors:?}");
+}
