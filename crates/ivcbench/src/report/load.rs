@@ -100,20 +100,13 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
     } else {
         let problems = match experiment {
             Experiment::Notif => {
-                let (data, problems) = if opts.lenient {
-                    legacy::parse_notif_lenient(&bytes)
-                } else {
-                    (legacy::parse_notif(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new())
-                };
+                let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_notif, legacy::parse_notif_lenient)?;
                 cell.data = CellData::Notif(data);
                 problems
             }
             Experiment::Transfer => {
-                let (data, problems) = if opts.lenient {
-                    legacy::parse_transfer_lenient(&bytes)
-                } else {
-                    (legacy::parse_transfer(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new())
-                };
+                let (data, problems) =
+                    legacy(&bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
                 cell.data = CellData::Transfer(data);
                 problems
             }
@@ -124,6 +117,20 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         bail!("{}: counter frequency is 0", path.display());
     }
     Ok(cell)
+}
+
+/// An artifact table, strictly (the first problem is an error naming file and line) or leniently.
+fn legacy<T>(
+    bytes: &[u8],
+    path: &Path,
+    lenient: bool,
+    strict: fn(&[u8]) -> Result<T, legacy::LegacyError>,
+    loose: fn(&[u8]) -> (T, Vec<legacy::LegacyError>),
+) -> Result<(T, Vec<legacy::LegacyError>)> {
+    if lenient {
+        return Ok(loose(bytes));
+    }
+    Ok((strict(bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new()))
 }
 
 /// tx's last run of an ivcbench capture; its damage (lenient mode) goes on the cell.
