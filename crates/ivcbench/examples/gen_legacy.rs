@@ -27,7 +27,7 @@ impl Rng {
     /// Around `base`, with a long tail now and then.
     fn latency(&mut self, base: u64) -> u64 {
         let r = self.next();
-        base + r % (base / 4 + 1) + if r % 97 == 0 { r % (base * 3) } else { 0 }
+        base + r % (base / 4 + 1) + if r.is_multiple_of(97) { r % (base * 3) } else { 0 }
     }
 }
 
