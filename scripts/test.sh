@@ -8,4 +8,8 @@ bash scripts/setup.sh
 (cd guests && cargo clippy --release --quiet --no-default-features --features baremetal,qemu-virt -- -D warnings \
   && cargo clippy --release --quiet --no-default-features --features xen,qemu-virt -- -D warnings)
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+# One closing line over every test binary (cargo's own last line is that of its doc-tests).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
