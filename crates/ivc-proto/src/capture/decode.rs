@@ -257,12 +257,70 @@ pub fn decode_lenient(bytes: &[u8]) -> Capture {
 pub struct Decoder {
     capture: Capture,
     streams: BTreeMap<String, Stream>,
+    /// Records that Xen's console folded, by source prefix (`(XEN) DOM1: `): the line they began
+    /// on and the text so far.
+    folded: BTreeMap<Vec<u8>, (usize, Vec<u8>)>,
+}
+
+/// `(XEN) DOM<n>: `: how Xen prefixes a domU's console output. Returns the prefix and the rest.
+fn xen_source(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = line.strip_prefix(b"(XEN) DOM")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || !rest[digits..].starts_with(b": ") {
+        return None;
+    }
+    let n = b"(XEN) DOM".len() + digits + 2;
+    Some((&line[..n], &line[n..]))
+}
+
+/// Whether a record ends in ` ~` and four lower-case hex digits (trailing white space aside).
+fn sealed(rec: &[u8]) -> bool {
+    let rec = rec.trim_ascii_end();
+    let n = rec.len();
+    n >= 6 && &rec[n - 6..n - 4] == b" ~" && rec[n - 4..].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl Decoder {
     /// Takes one console line (1-based number `no`), with or without its `\r`.
+    ///
+    /// Xen prints a domU's output in pieces of at most 126 characters, each behind the domain's
+    /// prefix, and other domains' lines may come in between: a record without its checksum that
+    /// comes from a Xen domain waits for that domain's next line, which continues it unless it
+    /// starts a record of its own.
     pub fn line(&mut self, no: usize, line: &[u8]) {
         self.capture.lines = no;
+        let mut line = line;
+        while let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        let Some((source, body)) = xen_source(line) else {
+            self.take(no, line);
+            return;
+        };
+        if let Some((first, mut text)) = self.folded.remove(source) {
+            if find(body, TAG.as_bytes()).is_none() {
+                text.extend_from_slice(body);
+                self.fold_or_take(source, first, text);
+                return;
+            }
+            self.take(first, &text);
+        }
+        if let Some(at) = find(body, TAG.as_bytes()) {
+            self.fold_or_take(source, no, body[at..].to_vec());
+        }
+    }
+
+    /// Decodes `text` if it is a whole record, else keeps it for the source's next line (up to
+    /// twice the longest record: past that it is damage, not folding).
+    fn fold_or_take(&mut self, source: &[u8], first: usize, text: Vec<u8>) {
+        if sealed(&text) || text.len() > 2 * super::MAX_LINE {
+            self.take(first, &text);
+        } else {
+            self.folded.insert(source.to_vec(), (first, text));
+        }
+    }
+
+    fn take(&mut self, no: usize, line: &[u8]) {
         let Some(at) = find(line, TAG.as_bytes()) else { return };
         let mut rec = &line[at..];
         while let [rest @ .., b'\r' | b' ' | b'\t' | 0] = rec {
@@ -387,6 +445,13 @@ impl Decoder {
     }
 
     pub fn finish(mut self) -> Capture {
+        // Records still waiting for their continuation were cut off.
+        let folded = core::mem::take(&mut self.folded);
+        let mut folded: Vec<(usize, Vec<u8>)> = folded.into_values().collect();
+        folded.sort_by_key(|(no, _)| *no);
+        for (no, text) in folded {
+            self.take(no, &text);
+        }
         let roles: Vec<String> = self.streams.keys().cloned().collect();
         let last = self.capture.lines;
         for r in roles {
