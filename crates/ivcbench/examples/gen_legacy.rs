@@ -101,10 +101,11 @@ fn main() -> std::io::Result<()> {
         }
     }
     println!(
-        "wrote 20 notif files ({:.0} MB) and 8 transfer files ({:.0} MB) under {}",
+        "wrote 20 notif files ({:.0} MB) and 8 transfer files ({:.0} MB) under {}: {:.0} MB in all",
         notif_bytes as f64 / 1e6,
         transfer_bytes as f64 / 1e6,
-        dir.display()
+        dir.display(),
+        (notif_bytes + transfer_bytes) as f64 / 1e6
     );
     Ok(())
 }

@@ -29,11 +29,15 @@ fn main() -> std::io::Result<()> {
     let transfer = read_dir(&dir.join("transfer"))?;
     let (notif_bytes, transfer_bytes) = (notif.iter().map(Vec::len).sum::<usize>(), transfer.iter().map(Vec::len).sum::<usize>());
 
-    // One thread, one file of each kind: the per-core speed.
+    // One thread, one file of each kind: the per-core speed, best of 3 (the first run also pays
+    // for the allocator's first page faults).
     for (kind, file) in [("notif", &notif[0]), ("transfer", &transfer[0])] {
-        let t = Instant::now();
-        let ok = if kind == "notif" { parse_notif(file).is_ok() } else { parse_transfer(file).is_ok() };
-        let s = t.elapsed().as_secs_f64();
+        let (mut ok, mut s) = (true, f64::MAX);
+        for _ in 0..3 {
+            let t = Instant::now();
+            ok &= if kind == "notif" { parse_notif(file).is_ok() } else { parse_transfer(file).is_ok() };
+            s = s.min(t.elapsed().as_secs_f64());
+        }
         println!("{kind:<8} 1 file,  1 thread : {:>6.1} MB in {:>6.3} s = {:>6.0} MB/s (ok: {ok})", file.len() as f64 / 1e6, s, mb_s(file.len(), s));
     }
 

@@ -28,7 +28,7 @@ impl Stats {
         if v.is_empty() {
             return None;
         }
-        v.sort_by(f64::total_cmp);
+        v.sort_unstable_by(f64::total_cmp);
         Some(Self::of_sorted(&v))
     }
 
