@@ -11,5 +11,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+# The parsers of outside input under the fuzzer, a minute each (no crash allowed).
+bash scripts/fuzz.sh 60
 # One closing line over every test binary (cargo's own last line is that of its doc-tests).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
