@@ -53,7 +53,7 @@ enum Command {
     },
     /// Run the demo on the QEMU testbed: baremetal and Xen, each with notif, notif+interf, transfer
     /// and transfer+interf (1000 notifications; 10 transfer samples of 16 MiB per mode and buffer
-    /// size), then print every summary.
+    /// size), then print every summary and write the report to <OUT>/report.
     Demo {
         /// Where the captures go.
         #[arg(long, default_value = "experiments/comm")]

@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 pub enum Hypervisor {
     /// No hypervisor: tx, rx and the interferer on cores of one bare-metal image (the floor).
     Baremetal,
+    /// Bao (guest backend not implemented yet).
     Bao,
+    /// Xen, dom0less: on the QEMU testbed, Debian's Xen 4.17 arm64 package.
     Xen,
+    /// Jailhouse (guest backend not implemented yet).
     Jailhouse,
-    /// seL4 with the CAmkES VMM.
+    /// seL4 with the CAmkES VMM (guest backend not implemented yet).
     Sel4,
 }
 

@@ -203,3 +203,24 @@ fn html_report_loads_in_headless_chromium() {
     let console_errors: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
     assert!(console_errors.is_empty(), "console errors: {console_errors:?}");
 }
+
+/// A guest that restarted mid-run leaves a cut-off run before the complete one: the report uses
+/// the complete run, says so, and does not call the cell damaged.
+#[test]
+fn a_restarted_guest_keeps_the_complete_run() {
+    let d = tempfile::tempdir().unwrap();
+    let whole = ivcbench_notif();
+    let end = whole.find(" E ").unwrap();
+    let cut = &whole[..whole[..end].rfind('\n').unwrap() + 1];
+    write(d.path(), "notif/xen+interf", &format!("{cut}{whole}"));
+    let out = d.path().join("out");
+    let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "csv"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("is incomplete") && err.contains("the report uses the run at lines"), "{err}");
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    let r = csv_row(&csv, &["xen", "+interf", "latency"]);
+    assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "median")), (3.0, 20000.0));
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(r[header.iter().position(|h| *h == "damaged").unwrap()], "false");
+}

@@ -93,6 +93,9 @@ pub struct Cell {
     pub data: CellData,
     /// Problems found in lenient mode (the cell is then marked damaged); empty when whole.
     pub damage: Vec<String>,
+    /// What is worth knowing but does not make the cell damaged (an earlier run of a guest that
+    /// restarted, left aside for the complete one).
+    pub notes: Vec<String>,
 }
 
 impl Cell {

@@ -346,7 +346,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
         s.push_str("</table>\n");
     }
     let _ = writeln!(s, "<h2>Matrix</h2>\n<pre>{}</pre>", html_escape(status));
-    s.push_str("<h2>How each capture was made</h2>\n<table><tr><th>capture</th><th>experiment</th><th>hypervisor</th><th>configuration</th><th>made by</th><th>counter</th><th>build</th><th>damage</th></tr>\n");
+    s.push_str("<h2>How each capture was made</h2>\n<table><tr><th>capture</th><th>experiment</th><th>hypervisor</th><th>configuration</th><th>made by</th><th>counter</th><th>build</th><th>damage and notes</th></tr>\n");
     for c in cells {
         let build = match &c.origin {
             Origin::Ivcbench { build, .. } => build.clone(),
@@ -362,7 +362,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
             html_escape(&origin_text(c)),
             c.freq_hz,
             html_escape(&build),
-            html_escape(&c.damage.join("; "))
+            html_escape(&c.damage.iter().chain(c.notes.iter()).cloned().collect::<Vec<_>>().join("; "))
         );
     }
     s.push_str("</table>\n");

@@ -91,12 +91,13 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         freq_hz: opts.legacy_freq_hz,
         data: CellData::Notif(NotifData::default()),
         damage: Vec::new(),
+        notes: Vec::new(),
     };
     if contains_tag(&bytes) {
-        let capture = if opts.lenient { capture::decode_lenient(&bytes) } else {
-            capture::decode(&bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?
-        };
-        from_ivcbench(&mut cell, &capture)?;
+        from_ivcbench(&mut cell, &capture::decode_lenient(&bytes))?;
+        if let (false, Some(first)) = (opts.lenient, cell.damage.first()) {
+            bail!("{}:{first}", path.display());
+        }
     } else {
         let problems = match experiment {
             Experiment::Notif => {
@@ -146,10 +147,21 @@ fn legacy<T>(
     Ok((strict(bytes).map_err(|e| anyhow!("{}:{e}", path.display()))?, Vec::new()))
 }
 
-/// tx's last run of an ivcbench capture; its damage (lenient mode) goes on the cell.
+/// tx's run of an ivcbench capture: the last complete one (a guest that restarted mid-run leaves
+/// a cut-off run before it, which becomes a note), else the last one. The chosen run's damage,
+/// and damage no run can be told from, goes on the cell.
 fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
-    cell.damage.extend(capture.errors().iter().map(|e| e.to_string()));
-    let run = capture.run("tx").ok_or_else(|| anyhow!("{}: no tx run in the capture", cell.path.display()))?;
+    let tx: Vec<&ivc_proto::capture::Run> = capture.runs.iter().filter(|r| r.header.role == "tx").collect();
+    let Some(run) = tx.iter().rev().find(|r| r.is_complete()).or(tx.last()).copied() else {
+        bail!("{}: no tx run in the capture", cell.path.display());
+    };
+    cell.damage.extend(capture.damage.iter().chain(run.damage.iter()).map(|e| e.to_string()));
+    for other in tx.iter().filter(|r| !std::ptr::eq(**r, run) && !r.damage.is_empty()) {
+        cell.notes.push(format!(
+            "a tx run at lines {}-{} is incomplete ({}); the report uses the run at lines {}-{}",
+            other.first_line, other.last_line, other.damage[0], run.first_line, run.last_line
+        ));
+    }
     let h = &run.header;
     if h.experiment != cell.experiment.name() {
         bail!("{}: holds a {} run, but sits under {}/", cell.path.display(), h.experiment, cell.experiment.name());

@@ -32,6 +32,11 @@ pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Vec<Cell>> {
     for (path, why) in &skipped {
         eprintln!("ivcbench: warning: skipped {}: {why}", path.display());
     }
+    for c in &cells {
+        for n in &c.notes {
+            eprintln!("ivcbench: warning: {}: {n}", c.path.display());
+        }
+    }
     for c in cells.iter().filter(|c| !c.damage.is_empty()) {
         eprintln!(
             "ivcbench: warning: {} is damaged ({} problem(s), first: {}); its cell is marked damaged",

@@ -155,6 +155,7 @@ pub(crate) mod tests {
             freq_hz: 100_000_000,
             data,
             damage: vec![],
+            notes: vec![],
         }
     }
 
