@@ -85,6 +85,20 @@ pub mod flag {
     pub const POWER_OFF: u16 = 1 << 5;
 }
 
+/// A fault injected on purpose, to test that ivcbench handles it as it says (tests and
+/// `ivcbench run --inject-fault`); never set in a measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    None = 0,
+    /// rx's handler ignores the doorbell of recorded notif sample `at` (0-based), which tx then
+    /// records as lost.
+    LoseNotification = 1,
+    /// tx damages one word of recorded transfer sample `at`'s first chunk after writing it, which rx
+    /// must catch.
+    CorruptChunk = 2,
+}
+
 /// Everything a guest needs to know about the run it is part of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Params {
@@ -109,6 +123,9 @@ pub struct Params {
     pub interf_report_ms: u32,
     /// Configuration suffix, as in the capture file name (`+interf`), NUL-padded.
     pub config: [u8; 24],
+    /// A fault to inject, and the recorded sample it hits.
+    pub fault: Fault,
+    pub fault_at: u32,
 }
 
 impl Params {
@@ -127,6 +144,8 @@ impl Params {
         interf_size: 2 << 20,
         interf_report_ms: 100,
         config: [0; 24],
+        fault: Fault::None,
+        fault_at: 0,
     };
 
     pub const fn has(&self, f: u16) -> bool {
@@ -164,6 +183,8 @@ impl Params {
         b = put(b, 40, &self.transfer_total.to_le_bytes());
         b = put(b, 48, &self.interf_size.to_le_bytes());
         b[56] = self.buffers;
+        b[57] = self.fault as u8;
+        b = put(b, 58, &self.fault_at.to_le_bytes());
         b = put(b, 64, &self.config);
         b
     }
@@ -191,6 +212,12 @@ impl Params {
             w.copy_from_slice(&b[o..o + 8]);
             u64::from_le_bytes(w)
         };
+        let fault = match b[57] {
+            0 => Fault::None,
+            1 => Fault::LoseNotification,
+            2 => Fault::CorruptChunk,
+            _ => return Err(ParamsError::Field("fault")),
+        };
         let mut config = [0u8; 24];
         config.copy_from_slice(&b[64..88]);
         let p = Params {
@@ -206,6 +233,8 @@ impl Params {
             interf_size: u64_at(48),
             buffers: b[56],
             config,
+            fault,
+            fault_at: u32_at(58),
         };
         if p.samples == 0 {
             return Err(ParamsError::Field("samples"));
@@ -246,7 +275,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let p = Params { experiment: Experiment::Transfer, role: Role::Rx, samples: 7, ..Params::DEFAULT }
+        let p = Params { experiment: Experiment::Transfer, role: Role::Rx, samples: 7, fault: Fault::CorruptChunk, fault_at: 3, ..Params::DEFAULT }
             .with_config("+interf")
             .unwrap();
         let d = Params::decode(&p.encode()).unwrap();

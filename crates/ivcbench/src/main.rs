@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ivc_proto::params::{flag, Params, BUFFER_SIZES};
+use ivc_proto::params::{flag, Fault, Params, BUFFER_SIZES};
 use ivc_proto::platform;
 use ivcbench::cli::{parse_duration, parse_size};
 use ivcbench::names::{Configuration, Hypervisor};
@@ -83,6 +83,18 @@ struct ReportArgs {
     lenient: bool,
 }
 
+/// `lose-notification@5`, `corrupt-chunk@0`.
+fn parse_fault(s: &str) -> Result<(Fault, u32)> {
+    let (kind, at) = s.split_once('@').unwrap_or((s, "0"));
+    let fault = match kind {
+        "lose-notification" => Fault::LoseNotification,
+        "corrupt-chunk" => Fault::CorruptChunk,
+        _ => bail!("unknown fault `{kind}` (known: lose-notification@N, corrupt-chunk@N)"),
+    };
+    let Ok(at) = at.parse() else { bail!("`{at}` is not a sample index") };
+    Ok((fault, at))
+}
+
 /// `100MHz`, `62.5MHz`, `100000000`.
 fn parse_freq(s: &str) -> Result<u64> {
     let t = s.trim();
@@ -150,6 +162,11 @@ struct RunArgs {
     /// rx does not invalidate its I-cache in the handler (the artifact does).
     #[arg(long)]
     no_rx_icache_inv: bool,
+    /// Inject a fault to see it handled: `lose-notification@N` (rx ignores recorded notif sample N's
+    /// doorbell) or `corrupt-chunk@N` (tx damages recorded transfer sample N's first chunk, in the
+    /// first mode and buffer size). For testing ivcbench, never for measurements.
+    #[arg(long, value_parser = parse_fault)]
+    inject_fault: Option<(Fault, u32)>,
     /// Interval between the interferer's pass-rate records (0 = never).
     #[arg(long, default_value = "100ms", value_parser = parse_duration)]
     interf_report: Duration,
@@ -195,6 +212,8 @@ impl RunArgs {
             timeout_ns: self.sample_timeout.as_nanos() as u64,
             transfer_total: self.total,
             interf_report_ms: self.interf_report.as_millis() as u32,
+            fault: self.inject_fault.map_or(Fault::None, |f| f.0),
+            fault_at: self.inject_fault.map_or(0, |f| f.1),
             ..Params::DEFAULT
         };
         if p.samples == 0 {

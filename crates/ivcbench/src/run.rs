@@ -81,7 +81,10 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start);
     let wall = t0.elapsed();
     let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement };
-    write_meta(&path, &meta, console.as_ref().err())?;
+    // The metadata must not hide why a run failed (a full disk fails both).
+    if let Err(e) = write_meta(&path, &meta, console.as_ref().err()) {
+        eprintln!("ivcbench: warning: could not write the metadata beside {}: {e:#}", path.display());
+    }
     console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
 
     let _ = std::fs::remove_dir_all(run_dir(spec, &root));
@@ -389,6 +392,8 @@ fn write_meta(capture: &Path, m: &Meta, error: Option<&anyhow::Error>) -> Result
         "start_unix": secs(m.started),
         "end_unix": secs(m.started + m.wall),
         "wall_seconds": m.wall.as_secs_f64(),
+        // false: the run failed and the capture holds what arrived before (kept, never parsed as whole).
+        "complete": error.is_none(),
         "error": error.map(|e| format!("{e:#}")),
     });
     let mut name = capture.as_os_str().to_owned();

@@ -3,11 +3,13 @@
 use crate::backend::{control, Active, Backend};
 use core::sync::atomic::{AtomicPtr, Ordering::{Acquire, Relaxed, Release}};
 use ivc_proto::layout::{ControlBlock, RX_READY};
-use ivc_proto::params::{flag, Params};
+use ivc_proto::params::{flag, Fault, Params};
 use ivc_rt::{cache, counter, cpu};
 
 static CTL: AtomicPtr<ControlBlock> = AtomicPtr::new(core::ptr::null_mut());
 static INV_ICACHE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// The doorbell to ignore (`Fault::LoseNotification`), as tx's sequence number; 0 = none.
+static IGNORE_SEQ: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Bytes rx writes over while it waits: a Cortex-A53/A57 L1D is 32 KiB.
 const L1D_SIZE: usize = 32 << 10;
@@ -23,6 +25,9 @@ fn on_doorbell(_intid: u32) {
         // SAFETY: CTL points to the control block in the mapped shared region (see control()).
         let ctl = unsafe { ctl.as_ref() };
         let seq = ctl.tx.seq.load(Acquire);
+        if seq == IGNORE_SEQ.load(Relaxed) {
+            return;
+        }
         if seq != ctl.rx.ack.load(Relaxed) {
             ctl.rx.handled.fetch_add(1, Relaxed);
         }
@@ -33,6 +38,10 @@ fn on_doorbell(_intid: u32) {
 
 pub fn run(p: &Params) -> ! {
     INV_ICACHE.store(p.has(flag::RX_INV_ICACHE), Relaxed);
+    if p.fault == Fault::LoseNotification {
+        // Sequence numbers start at 1 and count the warm-ups too.
+        IGNORE_SEQ.store(p.warmups as u64 + p.fault_at as u64 + 1, Relaxed);
+    }
     let shared = Active::setup_rx(on_doorbell);
     let ctl = control(shared);
     CTL.store(ctl as *const ControlBlock as *mut ControlBlock, Release);

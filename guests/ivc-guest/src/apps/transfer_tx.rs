@@ -6,7 +6,7 @@ use crate::backend::{control, Active, Backend};
 use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ivc_proto::layout::{pattern_word, ControlBlock, DATA_OFFSET, DATA_SIZE};
-use ivc_proto::params::{flag, Params, BUFFER_SIZES};
+use ivc_proto::params::{flag, Fault, Params, BUFFER_SIZES};
 use ivc_rt::{counter, cpu, timer};
 
 /// The two ways tx tells rx a chunk is ready.
@@ -37,11 +37,13 @@ pub fn run(p: &Params) {
     let mut seq = 0u64;
     let modes = [(Mode::Polling, flag::MODE_POLLING, "polling"), (Mode::Interrupt, flag::MODE_INTERRUPT, "interrupt")];
     let sizes = BUFFER_SIZES.iter().enumerate().filter(|(i, _)| p.buffers & (1 << i) != 0).map(|(_, &b)| b);
+    let mut first_group = true;
     for (mode, _, name) in modes.into_iter().filter(|m| p.has(m.1)) {
         for buf in sizes.clone() {
             s.group(&[("mode", &name), ("buf", &buf), ("total", &p.transfer_total)]);
             for k in 0..p.warmups + p.samples {
-                let outcome = sample(ctl, data, mode, buf, p.transfer_total, timeout, &mut seq);
+                let damage = first_group && p.fault == Fault::CorruptChunk && k == p.warmups + p.fault_at;
+                let outcome = sample(ctl, data, mode, buf, p.transfer_total, timeout, &mut seq, damage);
                 if k >= p.warmups {
                     match outcome {
                         Outcome::Done(t) => s.sample(&[t]),
@@ -51,6 +53,7 @@ pub fn run(p: &Params) {
                 }
                 timer::sleep_ns(p.gap_ns);
             }
+            first_group = false;
         }
     }
     ctl.tx.done.store(1, Release);
@@ -58,14 +61,20 @@ pub fn run(p: &Params) {
     s.end(&[("chunks", &seq), ("verified", &verified), ("bad", &bad)]);
 }
 
-fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64, timeout: u64, seq: &mut u64) -> Outcome {
+/// One sample: `total` bytes in chunks of `buf`. `damage` injects `Fault::CorruptChunk` into its
+/// first chunk.
+#[allow(clippy::too_many_arguments)]
+fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64, timeout: u64, seq: &mut u64, damage: bool) -> Outcome {
     let words = (buf / 8) as usize;
     let bad_before = ctl.rx.bad.load(Acquire);
     let t0 = counter::now();
-    for _ in 0..total / buf {
+    for c in 0..total / buf {
         *seq += 1;
         for (w, slot) in data[..words].iter_mut().enumerate() {
             *slot = pattern_word(*seq, w as u64);
+        }
+        if damage && c == 0 {
+            data[words / 2] ^= 1;
         }
         ctl.tx.len.store(buf, Release);
         ctl.tx.seq.store(*seq, Release);
