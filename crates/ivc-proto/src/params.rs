@@ -111,6 +111,9 @@ pub struct Params {
     pub warmups: u32,
     /// Pause between samples, in nanoseconds.
     pub gap_ns: u64,
+    /// Up to this much more pause, drawn anew for each sample, so that samples do not phase-lock
+    /// with periodic activity (a scheduler tick, the interferer's pass).
+    pub gap_jitter_ns: u64,
     /// A notification or chunk not acknowledged within this is counted as lost.
     pub timeout_ns: u64,
     /// Bytes moved per transfer sample.
@@ -138,6 +141,7 @@ impl Params {
         samples: 200,
         warmups: 10,
         gap_ns: 10_000_000,
+        gap_jitter_ns: 0,
         timeout_ns: 1_000_000_000,
         transfer_total: 16 << 20,
         buffers: 0xff,
@@ -186,6 +190,7 @@ impl Params {
         b[57] = self.fault as u8;
         b = put(b, 58, &self.fault_at.to_le_bytes());
         b = put(b, 64, &self.config);
+        b = put(b, 88, &self.gap_jitter_ns.to_le_bytes());
         b
     }
 
@@ -228,6 +233,7 @@ impl Params {
             warmups: u32_at(16),
             interf_report_ms: u32_at(20),
             gap_ns: u64_at(24),
+            gap_jitter_ns: u64_at(88),
             timeout_ns: u64_at(32),
             transfer_total: u64_at(40),
             interf_size: u64_at(48),
@@ -275,7 +281,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let p = Params { experiment: Experiment::Transfer, role: Role::Rx, samples: 7, fault: Fault::CorruptChunk, fault_at: 3, ..Params::DEFAULT }
+        let p = Params { experiment: Experiment::Transfer, role: Role::Rx, samples: 7, fault: Fault::CorruptChunk, fault_at: 3, gap_jitter_ns: 7, ..Params::DEFAULT }
             .with_config("+interf")
             .unwrap();
         let d = Params::decode(&p.encode()).unwrap();

@@ -144,6 +144,10 @@ struct RunArgs {
     /// Pause between samples (e.g. 10ms, 100us).
     #[arg(long, default_value = "10ms", value_parser = parse_duration)]
     gap: Duration,
+    /// Up to this much more pause, drawn anew for each sample (e.g. 50us), so that samples do not
+    /// phase-lock with periodic activity.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    gap_jitter: Duration,
     /// A notification or chunk not acknowledged within this is counted as lost.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     sample_timeout: Duration,
@@ -209,6 +213,7 @@ impl RunArgs {
             samples: self.samples.unwrap_or(default_samples),
             warmups: self.warmups,
             gap_ns: self.gap.as_nanos() as u64,
+            gap_jitter_ns: self.gap_jitter.as_nanos() as u64,
             timeout_ns: self.sample_timeout.as_nanos() as u64,
             transfer_total: self.total,
             interf_report_ms: self.interf_report.as_millis() as u32,

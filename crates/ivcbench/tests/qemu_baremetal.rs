@@ -124,3 +124,12 @@ fn bad_input_gets_a_clear_error() {
     assert!(!o.status.success());
     assert!(err.contains("not found") && err.contains("scripts/setup.sh"), "{err}");
 }
+
+#[test]
+fn notif_with_a_jittered_microsecond_gap() {
+    let d = tempdir();
+    let c = run_ok(d.path(), &["--experiment", "notif", "--samples", "5000", "--gap", "2us", "--gap-jitter", "3us"]);
+    let r = tx(&c);
+    assert_eq!((r.header.gap_ns, r.header.get("gap_jitter_ns")), (2000, Some("3000")));
+    check_notif(r, 5000, 10);
+}

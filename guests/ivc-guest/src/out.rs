@@ -23,7 +23,8 @@ pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
     let common = if Active::COMMON_COUNTER { "yes" } else { "no" };
     s.header(&[("v", &VERSION), ("exp", &p.experiment.name()), ("cfg", &p.config_str()), ("hyp", &Active::NAME)]);
     s.header(&[("plat", &PLATFORM.name), ("role", &role), ("freq", &counter::freq()), ("n", &p.samples)]);
-    s.header(&[("warm", &p.warmups), ("gap_ns", &p.gap_ns), ("timeout_ns", &p.timeout_ns), ("build", &build)]);
+    s.header(&[("warm", &p.warmups), ("gap_ns", &p.gap_ns), ("gap_jitter_ns", &p.gap_jitter_ns), ("timeout_ns", &p.timeout_ns)]);
+    s.header(&[("build", &build)]);
     s.header(&[("cols", &cols), ("common_counter", &common), ("cpus", &Active::placement())]);
     s.header(&[("rx_dirty_l1", &(p.has(flag::RX_DIRTY_L1) as u8)), ("rx_inv_icache", &(p.has(flag::RX_INV_ICACHE) as u8))]);
     s.header_done();
@@ -43,5 +44,30 @@ pub fn wait_for_start() {
             Some(k) if k == START_KEY => return,
             _ => timer::sleep_ns(1_000_000),
         }
+    }
+}
+
+/// The pause between samples: the gap plus a fresh draw of up to `gap_jitter_ns` (xorshift64 with a
+/// fixed seed, so runs repeat).
+pub struct Gap {
+    gap_ns: u64,
+    jitter_ns: u64,
+    state: u64,
+}
+
+impl Gap {
+    pub fn new(p: &Params) -> Self {
+        Gap { gap_ns: p.gap_ns, jitter_ns: p.gap_jitter_ns, state: 0x9E37_79B9_7F4A_7C15 }
+    }
+
+    pub fn sleep(&mut self) {
+        let mut extra = 0;
+        if self.jitter_ns != 0 {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            extra = self.state % (self.jitter_ns + 1);
+        }
+        timer::sleep_ns(self.gap_ns + extra);
     }
 }

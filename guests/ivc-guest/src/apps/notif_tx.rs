@@ -12,6 +12,7 @@ pub fn run(p: &Params) {
     wait_ready(ctl, p);
     let mut s = out::stream("tx", p, "rtt,oneway");
     let timeout = out::ticks(p.timeout_ns);
+    let mut gap = out::Gap::new(p);
     for i in 0..p.warmups as u64 + p.samples as u64 {
         let seq = i + 1;
         ctl.tx.seq.store(seq, Release);
@@ -35,7 +36,7 @@ pub fn run(p: &Params) {
                 s.lost();
             }
         }
-        timer::sleep_ns(p.gap_ns);
+        gap.sleep();
     }
     ctl.tx.done.store(1, Release);
     // Every sample, warm-ups included, rang once; rx counts the ones it acknowledged.

@@ -7,7 +7,7 @@ use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ivc_proto::layout::{pattern_word, ControlBlock, DATA_OFFSET, DATA_SIZE};
 use ivc_proto::params::{flag, Fault, Params, BUFFER_SIZES};
-use ivc_rt::{counter, cpu, timer};
+use ivc_rt::{counter, cpu};
 
 /// The two ways tx tells rx a chunk is ready.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub fn run(p: &Params) {
     let mut s = out::stream("tx", p, "ticks");
     let timeout = out::ticks(p.timeout_ns);
     let mut seq = 0u64;
+    let mut gap = out::Gap::new(p);
     let modes = [(Mode::Polling, flag::MODE_POLLING, "polling"), (Mode::Interrupt, flag::MODE_INTERRUPT, "interrupt")];
     let sizes = BUFFER_SIZES.iter().enumerate().filter(|(i, _)| p.buffers & (1 << i) != 0).map(|(_, &b)| b);
     let mut first_group = true;
@@ -51,7 +52,7 @@ pub fn run(p: &Params) {
                         Outcome::Corrupt => s.corrupt(),
                     }
                 }
-                timer::sleep_ns(p.gap_ns);
+                gap.sleep();
             }
             first_group = false;
         }
