@@ -3,7 +3,8 @@
 //! - [`layout`]: the shared region between tx and rx (control block, data buffer, data pattern);
 //! - [`params`]: the run-parameter block the host patches into a guest image;
 //! - [`platform`]: memory maps and devices of the supported boards;
-//! - [`capture`]: the capture format that guests print and the host decodes.
+//! - [`capture`]: the capture format that guests print and the host decodes;
+//! - [`histogram`]: the log-linear buckets of histogram mode.
 //!
 //! `no_std`; the decoder needs the `alloc` feature. See docs/capture-format.md for the format.
 #![no_std]
@@ -15,6 +16,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod capture;
+pub mod histogram;
 pub mod layout;
 pub mod params;
 pub mod platform;

@@ -83,6 +83,9 @@ pub mod flag {
     pub const MODE_INTERRUPT: u16 = 1 << 4;
     /// Power the machine off when the run is over (ends QEMU; boards stay up without it).
     pub const POWER_OFF: u16 = 1 << 5;
+    /// notif: record samples into log-linear histograms (ivc_proto::histogram), printed at the end,
+    /// instead of one by one.
+    pub const HISTOGRAM: u16 = 1 << 6;
 }
 
 /// A fault injected on purpose, to test that ivcbench handles it as it says (tests and

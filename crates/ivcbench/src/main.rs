@@ -160,6 +160,10 @@ struct RunArgs {
     /// transfer: modes to run (default: both).
     #[arg(long, value_delimiter = ',', value_enum)]
     modes: Vec<Mode>,
+    /// notif: record into log-linear histograms (percentiles within 1.6%, min and max exact),
+    /// printed at the end: a few KB for any number of samples, for 10^6 samples on a serial console.
+    #[arg(long)]
+    histogram: bool,
     /// rx does not dirty its L1D while waiting (the artifact does).
     #[arg(long)]
     no_rx_dirty: bool,
@@ -241,6 +245,12 @@ impl RunArgs {
             for m in &self.modes {
                 p.flags |= if *m == Mode::Polling { flag::MODE_POLLING } else { flag::MODE_INTERRUPT };
             }
+        }
+        if self.histogram {
+            if self.experiment.experiment != ivc_proto::params::Experiment::Notif {
+                bail!("--histogram is for notif; transfer records a few samples per buffer size");
+            }
+            p.flags |= flag::HISTOGRAM;
         }
         if self.no_rx_dirty {
             p.flags &= !flag::RX_DIRTY_L1;

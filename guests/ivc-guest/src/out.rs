@@ -3,6 +3,7 @@
 use crate::backend::{Active, Backend};
 use core::fmt::Write;
 use ivc_proto::capture::{Encoder, PROMPT, START_KEY, VERSION};
+use ivc_proto::histogram::{bucket, BUCKETS};
 use ivc_proto::params::{flag, Params};
 use ivc_rt::{console, counter, timer, uart, PLATFORM};
 
@@ -27,6 +28,7 @@ pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
     s.header(&[("build", &build)]);
     s.header(&[("cols", &cols), ("common_counter", &common), ("cpus", &Active::placement())]);
     s.header(&[("rx_dirty_l1", &(p.has(flag::RX_DIRTY_L1) as u8)), ("rx_inv_icache", &(p.has(flag::RX_INV_ICACHE) as u8))]);
+    s.header(&[("mode", &if p.has(flag::HISTOGRAM) { "histogram" } else { "raw" })]);
     s.header_done();
     s
 }
@@ -69,5 +71,45 @@ impl Gap {
             extra = self.state % (self.jitter_ns + 1);
         }
         timer::sleep_ns(self.gap_ns + extra);
+    }
+}
+
+/// Histogram mode: tx's two columns (round trip, one-way) counted per bucket, with exact extremes.
+pub struct Histograms {
+    counts: &'static mut [[u32; BUCKETS]; 2],
+    min: [u64; 2],
+    max: [u64; 2],
+    pub lost: u64,
+}
+
+/// 2 x 3776 buckets: 30 KiB, in BSS rather than on tx's 32 KiB stack.
+static mut COUNTS: [[u32; BUCKETS]; 2] = [[0; BUCKETS]; 2];
+
+impl Histograms {
+    /// The counters, zeroed. Called once, by tx.
+    pub fn take() -> Self {
+        // SAFETY: COUNTS is touched only here and through the returned value, and tx (the one
+        // caller, once per run, on one core) is the only code that records samples.
+        let counts = unsafe { &mut *core::ptr::addr_of_mut!(COUNTS) };
+        for c in counts.iter_mut() {
+            c.fill(0);
+        }
+        Histograms { counts, min: [u64::MAX; 2], max: [0; 2], lost: 0 }
+    }
+
+    pub fn add(&mut self, cols: &[u64; 2]) {
+        for (c, &v) in cols.iter().enumerate() {
+            self.counts[c][bucket(v)] += 1;
+            self.min[c] = self.min[c].min(v);
+            self.max[c] = self.max[c].max(v);
+        }
+    }
+
+    /// The `Y` and `B` records of both columns.
+    pub fn emit(self, s: &mut Stream) {
+        for c in 0..2 {
+            let min = if self.min[c] == u64::MAX { 0 } else { self.min[c] };
+            s.histogram(c, &self.counts[c], if c == 0 { self.lost } else { 0 }, min, self.max[c]);
+        }
     }
 }

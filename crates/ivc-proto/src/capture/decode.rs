@@ -98,6 +98,22 @@ pub struct Group {
     pub corrupt_at: Vec<u64>,
     /// Samples of every kind.
     pub count: u64,
+    /// Histogram mode: one per column, instead of `columns`.
+    pub histograms: Vec<Histogram>,
+}
+
+/// A column recorded in histogram mode (see `ivc_proto::histogram` for the buckets).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Histogram {
+    /// Good samples.
+    pub n: u64,
+    pub lost: u64,
+    /// Exact extremes (the buckets only bound the values in between).
+    pub min: u64,
+    pub max: u64,
+    pub sub_bits: u32,
+    /// Non-empty buckets: (bucket index, samples), ascending.
+    pub buckets: Vec<(usize, u64)>,
 }
 
 impl Group {
@@ -133,7 +149,7 @@ impl Run {
         self.damage.is_empty() && (self.end.is_some() || self.header.role == "interf")
     }
     pub fn lost(&self) -> u64 {
-        self.groups.iter().map(|g| g.lost_at.len() as u64).sum()
+        self.groups.iter().map(|g| g.lost_at.len() as u64 + g.histograms.first().map_or(0, |h| h.lost)).sum()
     }
     pub fn corrupt(&self) -> u64 {
         self.groups.iter().map(|g| g.corrupt_at.len() as u64).sum()
@@ -410,6 +426,22 @@ impl Decoder {
                 let g = run.groups.last_mut().expect("a group was just ensured");
                 samples(g, ncols, rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
             }
+            kind::HISTOGRAM => {
+                if run.groups.is_empty() {
+                    run.groups.push(Group { columns: alloc::vec![Vec::new(); ncols], ..Group::default() });
+                }
+                let g = run.groups.last_mut().expect("a group was just ensured");
+                let f = fields(rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
+                let h = histogram(&f, g.histograms.len(), ncols).map_err(|m| with_role(DecodeError::new(no, m)))?;
+                if g.histograms.is_empty() {
+                    g.count += h.n + h.lost;
+                }
+                g.histograms.push(h);
+            }
+            kind::BUCKETS => {
+                let g = run.groups.last_mut();
+                buckets(g, rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
+            }
             kind::PROGRESS => {
                 let f = fields(rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
                 run.progress.push(f);
@@ -522,9 +554,74 @@ fn samples(g: &mut Group, ncols: usize, s: &str) -> Result<(), ErrorKind> {
     Ok(())
 }
 
+/// A `Y` record: column `c` (the next one expected) of the current group.
+fn histogram(f: &Fields, expected: usize, ncols: usize) -> Result<Histogram, ErrorKind> {
+    let num = |k: &str| -> Result<u64, ErrorKind> {
+        get(f, k).and_then(|v| v.parse().ok()).ok_or_else(|| ErrorKind::Malformed(format!("histogram without a numeric `{k}`")))
+    };
+    let c = num("c")? as usize;
+    if c != expected || c >= ncols {
+        return Err(ErrorKind::Malformed(format!("histogram of column {c}, expected column {expected}")));
+    }
+    let sub_bits = num("sub_bits")? as u32;
+    if sub_bits != crate::histogram::SUB_BITS {
+        return Err(ErrorKind::Malformed(format!("histogram with {sub_bits} sub-bucket bits; this decoder reads {}", crate::histogram::SUB_BITS)));
+    }
+    Ok(Histogram { n: num("n")?, lost: num("lost")?, min: num("min")?, max: num("max")?, sub_bits, buckets: Vec::new() })
+}
+
+/// A `B` record: `<col> <start> <pairs>`, pairs of (bucket delta, count) varints.
+fn buckets(g: Option<&mut Group>, s: &str) -> Result<(), ErrorKind> {
+    let bad = |m: &str| ErrorKind::Malformed(format!("bucket record: {m}"));
+    let mut parts = s.splitn(3, ' ');
+    let col: usize = parts.next().and_then(|c| c.parse().ok()).ok_or_else(|| bad("no column"))?;
+    let mut bucket: usize = parts.next().and_then(|c| c.parse().ok()).ok_or_else(|| bad("no start bucket"))?;
+    let h = g.and_then(|g| g.histograms.get_mut(col)).ok_or_else(|| bad("before its histogram record"))?;
+    let mut bytes = parts.next().unwrap_or("").bytes();
+    let next = |bytes: &mut core::str::Bytes| -> Result<Option<u64>, ErrorKind> {
+        let mut z = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let Some(ch) = bytes.next() else {
+                return if shift == 0 { Ok(None) } else { Err(bad("value cut off")) };
+            };
+            let d = digit(ch).ok_or_else(|| bad("bad character"))?;
+            if shift >= 64 {
+                return Err(bad("value too long"));
+            }
+            z |= (d & 31) << shift;
+            shift += 5;
+            if d & 32 == 0 {
+                return Ok(Some(z));
+            }
+        }
+    };
+    while let Some(delta) = next(&mut bytes)? {
+        let count = next(&mut bytes)?.ok_or_else(|| bad("bucket without a count"))?;
+        bucket += delta as usize;
+        if bucket >= crate::histogram::BUCKETS || h.buckets.last().is_some_and(|&(b, _)| b >= bucket) {
+            return Err(bad("buckets out of order"));
+        }
+        h.buckets.push((bucket, count));
+    }
+    Ok(())
+}
+
 fn totals(run: &Run, end: &Fields) -> Result<(), String> {
     let field = |k: &str| get(end, k).and_then(|v| v.parse::<u64>().ok());
-    let good: u64 = run.groups.iter().map(|g| g.columns.first().map_or(0, |c| c.len() as u64)).sum();
+    for g in &run.groups {
+        for (c, h) in g.histograms.iter().enumerate() {
+            let sum: u64 = h.buckets.iter().map(|&(_, n)| n).sum();
+            if sum != h.n {
+                return Err(format!("histogram of column {c} holds {sum} samples, its record says n={}", h.n));
+            }
+        }
+    }
+    let good: u64 = run
+        .groups
+        .iter()
+        .map(|g| g.columns.first().map_or(0, |c| c.len() as u64) + g.histograms.first().map_or(0, |h| h.n))
+        .sum();
     let checks = [
         ("samples", good),
         ("lost", run.lost()),

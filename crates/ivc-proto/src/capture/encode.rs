@@ -81,6 +81,20 @@ fn field(key: &str, value: &dyn Display) -> LineBuf {
     f
 }
 
+/// Writes `z` 5 bits a character, least significant first; returns the characters written.
+fn varint(mut z: u64, out: &mut [u8]) -> usize {
+    let mut n = 0;
+    loop {
+        let low = (z & 31) as usize;
+        z >>= 5;
+        out[n] = DIGITS[if z != 0 { low | 32 } else { low }];
+        n += 1;
+        if z == 0 {
+            return n;
+        }
+    }
+}
+
 /// Writes one role's record stream. `emit` gets every finished line, without a line ending.
 pub struct Encoder<F: FnMut(&str)> {
     role: &'static str,
@@ -228,18 +242,38 @@ impl<F: FnMut(&str)> Encoder<F> {
         let mut n = 0;
         for (c, &v) in cols.iter().take(self.ncols).enumerate() {
             let delta = v.wrapping_sub(self.prev[c]) as i64;
-            let mut z = ((delta << 1) ^ (delta >> 63)) as u64;
-            loop {
-                let low = (z & 31) as usize;
-                z >>= 5;
-                out[n] = DIGITS[if z != 0 { low | 32 } else { low }];
-                n += 1;
-                if z == 0 {
-                    break;
-                }
-            }
+            n += varint(((delta << 1) ^ (delta >> 63)) as u64, &mut out[n..]);
         }
         n
+    }
+
+    /// Histogram mode: column `col` as `counts` per bucket (ivc_proto::histogram), with the exact
+    /// `min` and `max` and the samples `lost` (counted once, on column 0).
+    pub fn histogram(&mut self, col: usize, counts: &[u32], lost: u64, min: u64, max: u64) {
+        let n: u64 = counts.iter().map(|&c| c as u64).sum();
+        let sub = crate::histogram::SUB_BITS;
+        self.flush();
+        self.fields(kind::HISTOGRAM, &[("c", &col), ("n", &n), ("lost", &lost), ("min", &min), ("max", &max), ("sub_bits", &sub)]);
+        self.flush();
+        let mut prev = 0usize;
+        for (i, &c) in counts.iter().enumerate().filter(|(_, &c)| c != 0) {
+            let mut enc = [0u8; 2 * MAX_VALUE_CHARS];
+            if self.open != kind::BUCKETS || self.line.room() < 2 * MAX_VALUE_CHARS {
+                self.flush();
+                self.start(kind::BUCKETS);
+                let _ = write!(self.line, " {col} {i} ");
+                prev = i;
+            }
+            let k = varint((i - prev) as u64, &mut enc);
+            let k = k + varint(c as u64, &mut enc[k..]);
+            self.line.push_bytes(&enc[..k]);
+            prev = i;
+        }
+        self.flush();
+        if col == 0 {
+            self.samples += n;
+            self.lost += lost;
+        }
     }
 
     /// Ends the run with its totals (plus `extra` fields) and flushes everything.

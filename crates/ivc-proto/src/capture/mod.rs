@@ -9,7 +9,9 @@
 //!
 //! Kinds: `H` header (`key=value` fields, over as many lines as needed), `G` group (one transfer
 //! mode and buffer size), `S` samples, `P` progress (the interferer's pass rate), `L` a note for
-//! people, `E` end. Samples are varint-coded deltas; see [`encode`] and docs/capture-format.md.
+//! people, `E` end; in histogram mode `Y` (a column's count, lost, exact min and max) and `B`
+//! (its non-empty buckets). Samples are varint-coded deltas; see [`encode`] and
+//! docs/capture-format.md.
 
 pub mod crc;
 pub mod encode;
@@ -18,7 +20,7 @@ pub mod decode;
 
 pub use encode::{Encoder, LineBuf};
 #[cfg(feature = "alloc")]
-pub use decode::{decode, decode_lenient, Capture, DecodeError, ErrorKind, Group, Header, Run};
+pub use decode::{decode, decode_lenient, Capture, DecodeError, ErrorKind, Group, Header, Histogram, Run};
 
 /// Marks a record line; the digit is the format version.
 pub const TAG: &str = "@ivc1 ";
@@ -48,6 +50,10 @@ pub mod kind {
     pub const PROGRESS: u8 = b'P';
     pub const NOTE: u8 = b'L';
     pub const END: u8 = b'E';
+    /// Histogram mode: one column's summary (`c n lost min max sub_bits`).
+    pub const HISTOGRAM: u8 = b'Y';
+    /// Histogram mode: buckets of a column (`<col> <start> <delta,count pairs>`).
+    pub const BUCKETS: u8 = b'B';
 }
 
 #[cfg(all(test, feature = "std"))]

@@ -230,3 +230,50 @@ fn a_folded_record_whose_rest_never_comes_is_reported() {
     let err = decode(cut.as_bytes()).unwrap_err();
     assert!(matches!(err.kind, ErrorKind::NoChecksum | ErrorKind::Truncated(_)), "{err}");
 }
+
+/// Histogram mode: a million samples' worth of buckets round-trips exactly, in a few lines.
+#[test]
+fn histograms_round_trip() {
+    use crate::histogram::{bucket, BUCKETS};
+    let mut counts = [vec![0u32; BUCKETS], vec![0u32; BUCKETS]];
+    let mut x = 12345u64;
+    for _ in 0..1_000_000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let rtt = 300 + x % 200 + if x.is_multiple_of(1000) { x % 100_000 } else { 0 };
+        counts[0][bucket(rtt)] += 1;
+        counts[1][bucket(rtt / 3)] += 1;
+    }
+    let mut out = String::new();
+    {
+        let mut e = Encoder::new("tx", 2, |l: &str| {
+            out.push_str(l);
+            out.push_str("\r\n");
+        });
+        e.header(&[("v", &1), ("exp", &"notif"), ("cfg", &""), ("hyp", &"baremetal"), ("plat", &"qemu-virt"), ("role", &"tx")]);
+        e.header(&[("freq", &62_500_000u64), ("n", &1_000_002), ("warm", &0), ("gap_ns", &0), ("build", &"t"), ("cols", &"rtt,oneway")]);
+        e.header_done();
+        e.histogram(0, &counts[0], 2, 300, 99_999);
+        e.histogram(1, &counts[1], 0, 100, 33_333);
+        e.end(&[]);
+    }
+    assert!(out.len() < 16_000, "{} bytes", out.len());
+    let c = decode(out.as_bytes()).unwrap();
+    let r = c.run("tx").unwrap();
+    let h = &r.groups[0].histograms;
+    assert_eq!((r.groups[0].count, r.lost()), (1_000_002, 2));
+    assert_eq!((h[0].n, h[0].min, h[0].max), (1_000_000, 300, 99_999));
+    for (col, hist) in h.iter().enumerate() {
+        let want: Vec<(usize, u64)> = counts[col].iter().enumerate().filter(|(_, &c)| c != 0).map(|(i, &c)| (i, c as u64)).collect();
+        assert_eq!(hist.buckets, want);
+    }
+    // A bucket count that does not add up to n is damage.
+    let line = out.lines().find(|l| l.contains(" B ")).unwrap();
+    let body = &line[..line.len() - 6];
+    let last = body.as_bytes()[body.len() - 1];
+    let other = if last == b'1' { '2' } else { '1' };
+    let forged_body = format!("{}{other}", &body[..body.len() - 1]);
+    let forged = format!("{forged_body} ~{:04x}", crc::crc16(forged_body.as_bytes()));
+    assert!(decode(out.replace(line, &forged).as_bytes()).is_err());
+}

@@ -56,6 +56,8 @@ pub struct NotifData {
     pub lost: u64,
     /// Other columns (the artifact's PMU events and cycles), summarised.
     pub pmu: Vec<ColumnSummary>,
+    /// Histogram mode: the bound on the relative error of every value but min and max.
+    pub rel_error: Option<f64>,
 }
 
 /// transfer: one mode and buffer size.

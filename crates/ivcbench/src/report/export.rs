@@ -1,7 +1,7 @@
 //! One result type, several formats: the report's rows as CSV, JSON, Markdown and one
 //! self-contained HTML page (tables, figures, and how each capture was made).
 
-use super::dataset::{Cell, CellData, Origin};
+use super::dataset::{Cell, CellData, NotifData, Origin};
 use super::stats::Stats;
 use serde::Serialize;
 use std::fmt::Write;
@@ -49,20 +49,30 @@ pub fn configuration_name(cell: &Cell) -> String {
     if s.is_empty() { "base".into() } else { s }
 }
 
+/// Histogram-mode cells say how exact their values are.
+fn precision(cell: &Cell) -> String {
+    match &cell.data {
+        CellData::Notif(NotifData { rel_error: Some(e), .. }) => format!(", histogram ±{:.1}%", e * 100.0),
+        _ => String::new(),
+    }
+}
+
 /// The origin in a few words, for table columns; [`origin_text`] has it in full.
 pub fn origin_short(cell: &Cell) -> String {
+    let p = precision(cell);
     match &cell.origin {
         Origin::Ivcbench { testbed, platform, .. } => {
             let kind = if testbed.starts_with("emulated") { "emulated" } else { "hardware" };
-            format!("ivcbench, {platform}, {kind}")
+            format!("ivcbench, {platform}, {kind}{p}")
         }
         Origin::Legacy => format!("artifact, {} MHz assumed", cell.freq_hz as f64 / 1e6),
     }
 }
 
 pub fn origin_text(cell: &Cell) -> String {
+    let p = precision(cell);
     match &cell.origin {
-        Origin::Ivcbench { testbed, platform, .. } => format!("ivcbench on {platform}, {testbed}"),
+        Origin::Ivcbench { testbed, platform, .. } => format!("ivcbench on {platform}, {testbed}{p}"),
         Origin::Legacy => format!("artifact table, counter assumed {} MHz", cell.freq_hz as f64 / 1e6),
     }
 }

@@ -171,12 +171,13 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
     cell.data = match cell.experiment {
         Experiment::Notif => {
             let g = run.groups.first();
-            let col = |name: &str| g.and_then(|g| g.column(h, name)).map(<[u64]>::to_vec);
+            let col = |name: &str| g.and_then(|g| super::column(g, h, name));
             CellData::Notif(NotifData {
                 latency: col("rtt").unwrap_or_default(),
                 oneway: col("oneway").filter(|_| h.get("common_counter") == Some("yes")),
                 lost: run.lost(),
                 pmu: Vec::new(),
+                rel_error: g.filter(|g| !g.histograms.is_empty()).map(|_| ivc_proto::histogram::REL_ERROR),
             })
         }
         Experiment::Transfer => CellData::Transfer(

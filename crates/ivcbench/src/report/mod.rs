@@ -15,6 +15,28 @@ use anyhow::{bail, Result};
 use ivc_proto::capture::{Group, Run};
 use std::fmt::Write;
 
+/// A column's good samples: as recorded, or (histogram mode) each bucket's samples at the bucket's
+/// midpoint, the smallest and largest replaced by the exact extremes, so that order statistics are
+/// within `ivc_proto::histogram::REL_ERROR` and min and max exact.
+pub fn column(g: &Group, h: &ivc_proto::capture::Header, name: &str) -> Option<Vec<u64>> {
+    let i = h.columns.iter().position(|c| c == name)?;
+    if let Some(hist) = g.histograms.get(i) {
+        let mut v = Vec::with_capacity(hist.n as usize);
+        for &(b, count) in &hist.buckets {
+            let (low, width) = ivc_proto::histogram::bounds(b);
+            v.extend(std::iter::repeat_n(low + width / 2, count as usize));
+        }
+        if let Some(first) = v.first_mut() {
+            *first = hist.min;
+        }
+        if let Some(last) = v.last_mut() {
+            *last = hist.max;
+        }
+        return Some(v);
+    }
+    g.columns.get(i).cloned()
+}
+
 /// Converts counter ticks to nanoseconds at the counter frequency the guest reported.
 pub fn ticks_to_ns(ticks: u64, freq_hz: u64) -> f64 {
     ticks as f64 * 1e9 / freq_hz as f64
@@ -47,9 +69,16 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     writeln!(s, "{}{} on {} ({}), counter {} Hz, {}", h.experiment, h.config, h.hypervisor, h.platform, h.freq_hz, testbed)?;
     match h.experiment.as_str() {
         "notif" => {
-            let g = run.groups.first().map(|g| (g.column(h, "rtt"), g.column(h, "oneway"), g.count));
-            let Some((Some(rtt), oneway, count)) = g else { bail!("notif run without an `rtt` column") };
-            writeln!(s, "  samples {count}, lost {}", run.lost())?;
+            let Some(g) = run.groups.first() else { bail!("notif run without samples") };
+            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else {
+                bail!("notif run without an `rtt` column")
+            };
+            let (rtt, oneway) = (rtt.as_slice(), oneway.as_deref());
+            writeln!(s, "  samples {}, lost {}", g.count, run.lost())?;
+            if !g.histograms.is_empty() {
+                let bound = ivc_proto::histogram::REL_ERROR * 100.0;
+                writeln!(s, "  histogram mode: percentiles within {bound:.1}% (bucket width), min and max exact")?;
+            }
             let line = |s: &mut String, name: &str, col: &[u64]| -> Result<()> {
                 if let Some(t) = Stats::of(col.iter().map(|&v| ticks_to_ns(v, h.freq_hz))) {
                     writeln!(

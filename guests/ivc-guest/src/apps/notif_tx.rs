@@ -4,7 +4,7 @@ use crate::backend::{control, Active, Backend};
 use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use ivc_proto::layout::RX_READY;
-use ivc_proto::params::Params;
+use ivc_proto::params::{flag, Params};
 use ivc_rt::{counter, cpu, timer};
 
 pub fn run(p: &Params) {
@@ -13,6 +13,7 @@ pub fn run(p: &Params) {
     let mut s = out::stream("tx", p, "rtt,oneway");
     let timeout = out::ticks(p.timeout_ns);
     let mut gap = out::Gap::new(p);
+    let mut hist = p.has(flag::HISTOGRAM).then(out::Histograms::take);
     for i in 0..p.warmups as u64 + p.samples as u64 {
         let seq = i + 1;
         ctl.tx.seq.store(seq, Release);
@@ -31,15 +32,25 @@ pub fn run(p: &Params) {
             if acked {
                 // handler_ts was stored before ack (release), so it belongs to this sample.
                 let entry = ctl.rx.handler_ts.load(Relaxed);
-                s.sample(&[t1 - t0, entry.wrapping_sub(t0)]);
+                let cols = [t1 - t0, entry.wrapping_sub(t0)];
+                match hist.as_mut() {
+                    Some(h) => h.add(&cols),
+                    None => s.sample(&cols),
+                }
             } else {
-                s.lost();
+                match hist.as_mut() {
+                    Some(h) => h.lost += 1,
+                    None => s.lost(),
+                }
             }
         }
         gap.sleep();
     }
     ctl.tx.done.store(1, Release);
     // Every sample, warm-ups included, rang once; rx counts the ones it acknowledged.
+    if let Some(h) = hist {
+        h.emit(&mut s);
+    }
     let sent = p.warmups as u64 + p.samples as u64;
     s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
 }
