@@ -17,6 +17,12 @@ pub const DATA_SIZE: usize = 16 << 20;
 /// The whole shared region.
 pub const SHMEM_SIZE: usize = CONTROL_SIZE + DATA_SIZE;
 
+/// Offset in the control page of the word that `Fault::ResetGuest` sets before resetting, so
+/// that the restarted guest does not reset again (RAM survives a reset; the image is reloaded).
+pub const RESET_MARK_OFFSET: usize = CONTROL_SIZE - 8;
+/// The value of that word once the guest has reset itself.
+pub const RESET_MARK: u64 = 0x5245_5345_5444_4f4e; // "RESETDON"
+
 /// Written by rx once it is ready to take notifications; tx waits for it before the first sample.
 pub const RX_READY: u64 = 0x5258_5245_4144_5921; // "RXREADY!"
 
@@ -74,7 +80,7 @@ pub struct ControlBlock {
     pub setup_rx: SetupLine,
 }
 
-const _: () = assert!(core::mem::size_of::<ControlBlock>() <= CONTROL_SIZE);
+const _: () = assert!(core::mem::size_of::<ControlBlock>() <= RESET_MARK_OFFSET);
 const _: () = assert!(core::mem::size_of::<TxLine>() == CACHE_LINE);
 const _: () = assert!(core::mem::size_of::<RxLine>() == CACHE_LINE);
 

@@ -100,6 +100,9 @@ pub enum Fault {
     /// tx damages one word of recorded transfer sample `at`'s first chunk after writing it, which rx
     /// must catch.
     CorruptChunk = 2,
+    /// tx resets the machine before recorded notif sample `at`, once (a mark in RAM that survives
+    /// the reset says it already did): the capture then holds a cut run and a whole one.
+    ResetGuest = 3,
 }
 
 /// Everything a guest needs to know about the run it is part of.
@@ -224,6 +227,7 @@ impl Params {
             0 => Fault::None,
             1 => Fault::LoseNotification,
             2 => Fault::CorruptChunk,
+            3 => Fault::ResetGuest,
             _ => return Err(ParamsError::Field("fault")),
         };
         let mut config = [0u8; 24];

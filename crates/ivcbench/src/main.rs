@@ -89,7 +89,8 @@ fn parse_fault(s: &str) -> Result<(Fault, u32)> {
     let fault = match kind {
         "lose-notification" => Fault::LoseNotification,
         "corrupt-chunk" => Fault::CorruptChunk,
-        _ => bail!("unknown fault `{kind}` (known: lose-notification@N, corrupt-chunk@N)"),
+        "reset-guest" => Fault::ResetGuest,
+        _ => bail!("unknown fault `{kind}` (known: lose-notification@N, corrupt-chunk@N, reset-guest@N)"),
     };
     let Ok(at) = at.parse() else { bail!("`{at}` is not a sample index") };
     Ok((fault, at))
@@ -171,8 +172,9 @@ struct RunArgs {
     #[arg(long)]
     no_rx_icache_inv: bool,
     /// Inject a fault to see it handled: `lose-notification@N` (rx ignores recorded notif sample N's
-    /// doorbell) or `corrupt-chunk@N` (tx damages recorded transfer sample N's first chunk, in the
-    /// first mode and buffer size). For testing ivcbench, never for measurements.
+    /// doorbell), `corrupt-chunk@N` (tx damages recorded transfer sample N's first chunk, in the
+    /// first mode and buffer size) or `reset-guest@N` (baremetal notif: tx resets the machine
+    /// before recorded sample N, once). For testing ivcbench, never for measurements.
     #[arg(long, value_parser = parse_fault)]
     inject_fault: Option<(Fault, u32)>,
     /// Interval between the interferer's pass-rate records (0 = never).

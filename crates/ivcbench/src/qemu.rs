@@ -56,13 +56,18 @@ pub fn check(clock: Clock) -> Result<String> {
 }
 
 /// QEMU `virt` booting `image` directly at EL1 (no hypervisor): the baremetal floor.
-pub fn baremetal(image: &Path, cores: usize, clock: Clock) -> Command {
+/// `reboot`: let a guest reset restart the machine (else QEMU exits on it, so that a guest stuck in
+/// a reset loop ends the run).
+pub fn baremetal(image: &Path, cores: usize, clock: Clock, reboot: bool) -> Command {
     let mut c = Command::new(binary());
     c.args(["-machine", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "1024"])
         .args(["-smp", &cores.to_string()])
-        .args(["-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"])
+        .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
         .arg("-kernel")
         .arg(image);
+    if !reboot {
+        c.arg("-no-reboot");
+    }
     clock_args(&mut c, clock);
     c
 }

@@ -10,7 +10,7 @@ use crate::qemu::{self, Clock};
 use crate::xen;
 use anyhow::{anyhow, bail, Context, Result};
 use ivc_proto::capture::{self, Capture, PROMPT, START_KEY, TAG};
-use ivc_proto::params::{flag, Params, Role};
+use ivc_proto::params::{flag, Fault, Params, Role};
 use ivc_proto::platform::Platform;
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Read, Write};
@@ -90,11 +90,29 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let _ = std::fs::remove_dir_all(run_dir(spec, &root));
 
     let bytes = std::fs::read(&path)?;
-    let capture = capture::decode(&bytes).map_err(|e| anyhow!("{}:{}", path.display(), e))?;
-    if capture.run("tx").is_none() {
-        bail!("{}: no tx run in the capture", path.display());
-    }
+    let capture = checked(&path, capture::decode_lenient(&bytes))?;
     Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(), wall })
+}
+
+/// The capture must end with a whole tx run. Earlier runs of a guest that restarted are kept in
+/// the file and named in a warning; damage anywhere else is an error with its line.
+fn checked(path: &Path, capture: Capture) -> Result<Capture> {
+    let last = capture.runs.iter().rposition(|r| r.header.role == "tx");
+    let Some(last) = last else { bail!("{}: no tx run in the capture", path.display()) };
+    let relevant = capture.damage.iter().chain(capture.runs.iter().enumerate().filter(|(i, r)| *i == last || r.header.role != "tx").flat_map(|(_, r)| r.damage.iter()));
+    if let Some(e) = relevant.min_by_key(|e| e.line) {
+        bail!("{}:{e}", path.display());
+    }
+    for r in capture.runs.iter().take(last).filter(|r| r.header.role == "tx" && !r.damage.is_empty()) {
+        eprintln!(
+            "ivcbench: warning: {}: an earlier tx run (lines {}-{}) was cut off ({}); the run that follows is whole",
+            path.display(),
+            r.first_line,
+            r.last_line,
+            r.damage[0]
+        );
+    }
+    Ok(capture)
 }
 
 /// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
@@ -163,7 +181,7 @@ fn boot_baremetal(spec: &RunSpec, root: &Path) -> Result<Boot> {
     let img = role_image(spec, root, &image, Role::All)?;
     let cores = if spec.config.suffix.interf { 3 } else { 2 };
     Ok(Boot {
-        cmd: qemu::baremetal(&img, cores, spec.clock),
+        cmd: qemu::baremetal(&img, cores, spec.clock, spec.params.fault == Fault::ResetGuest),
         start: vec![START_KEY],
         placement: format!("one image on {cores} cores: tx core 0, rx core 1{}", if cores == 3 { ", interf core 2" } else { "" }),
     })
@@ -276,7 +294,11 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                 for &b in &d {
                     if b != b'\n' {
                         line.push(b);
-                        if !prompted && line.windows(PROMPT.len()).any(|w| w == PROMPT.as_bytes()) {
+                        // Every prompt is answered: a guest that restarts asks again.
+                        if line.windows(PROMPT.len()).any(|w| w == PROMPT.as_bytes()) {
+                            if prompted {
+                                eprintln!("ivcbench: {what}: the guest restarted and prompts again; starting it again");
+                            }
                             prompted = true;
                             let stdin = child.stdin.as_mut().expect("stdin is piped");
                             stdin.write_all(start_bytes).and_then(|_| stdin.flush()).context("sending the start key to the guest")?;

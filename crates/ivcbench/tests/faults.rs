@@ -102,3 +102,25 @@ fn a_full_disk_is_a_clear_error_and_keeps_what_fit() {
     assert!(err.contains("writing the capture") && err.contains("No space left on device"), "{err}");
     assert!(kept.len() > 1000 && String::from_utf8_lossy(&kept).contains("@ivc1 tx 0 H"), "what fit is kept ({} bytes)", kept.len());
 }
+
+#[test]
+fn a_guest_that_resets_mid_run_leaves_two_runs_and_the_whole_one_counts() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().to_str().unwrap();
+    let o = ivcbench(&[
+        "run", "--hypervisor", "baremetal", "--experiment", "notif", "--samples", "60", "--gap", "100us", "--out", out,
+        "--inject-fault", "reset-guest@30",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("restarted and prompts again") && err.contains("an earlier tx run"), "{err}");
+    let raw = std::fs::read_to_string(d.path().join("notif/baremetal")).unwrap();
+    assert_eq!(raw.matches("@ivc1 tx 0 H").count(), 2, "two headers: the cut run and the whole one");
+    let rep = d.path().join("report");
+    let o = ivcbench(&["report", out, "--out", rep.to_str().unwrap(), "--format", "csv"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("is incomplete"), "the cut run is flagged: {err}");
+    let csv = std::fs::read_to_string(rep.join("report.csv")).unwrap();
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "n"), "60");
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "damaged"), "false");
+}

@@ -39,3 +39,11 @@ pub fn power_off() -> ! {
         core::hint::spin_loop();
     }
 }
+
+/// Resets the machine (or, under a hypervisor, this VM); spins if that fails.
+pub fn reset() -> ! {
+    let _ = if USE_SMC.load(Ordering::Relaxed) { psci::system_reset::<Smc>() } else { psci::system_reset::<Hvc>() };
+    loop {
+        core::hint::spin_loop();
+    }
+}

@@ -3,8 +3,8 @@
 use crate::backend::{control, Active, Backend};
 use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use ivc_proto::layout::RX_READY;
-use ivc_proto::params::{flag, Params};
+use ivc_proto::layout::{RESET_MARK, RESET_MARK_OFFSET, RX_READY};
+use ivc_proto::params::{flag, Fault, Params};
 use ivc_rt::{counter, cpu, timer};
 
 pub fn run(p: &Params) {
@@ -15,6 +15,9 @@ pub fn run(p: &Params) {
     let mut gap = out::Gap::new(p);
     let mut hist = p.has(flag::HISTOGRAM).then(out::Histograms::take);
     for i in 0..p.warmups as u64 + p.samples as u64 {
+        if p.fault == Fault::ResetGuest && i == p.warmups as u64 + p.fault_at as u64 {
+            reset_once();
+        }
         let seq = i + 1;
         ctl.tx.seq.store(seq, Release);
         let t0 = counter::now();
@@ -53,6 +56,22 @@ pub fn run(p: &Params) {
     }
     let sent = p.warmups as u64 + p.samples as u64;
     s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
+}
+
+/// `Fault::ResetGuest`: reset the machine, unless the mark says this guest already did.
+fn reset_once() {
+    let mark = (ivc_rt::PLATFORM.shmem_base as usize + RESET_MARK_OFFSET) as *mut u64;
+    // SAFETY: the last word of the control page, which no field of the control block covers and
+    // only this function uses; it is RAM mapped normal cacheable, and the cache maintenance below
+    // pushes the write to memory before the reset.
+    unsafe {
+        if mark.read_volatile() == RESET_MARK {
+            return;
+        }
+        mark.write_volatile(RESET_MARK);
+    }
+    ivc_rt::cache::clean_invalidate_range(mark as *const u8, 8);
+    ivc_rt::psci::reset();
 }
 
 /// rx must have its handler in place before the first doorbell; a run with no rx ends with a

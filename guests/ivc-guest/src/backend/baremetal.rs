@@ -3,6 +3,7 @@
 //! tx's core to rx's — the cheapest inter-core notification the hardware has, hence the floor.
 
 use super::Backend;
+use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{flag, Params};
 use ivc_rt::{cpu, gic, irq, psci, PLATFORM};
 
@@ -26,6 +27,11 @@ impl Backend for Baremetal {
     }
 
     fn start_peers(p: &Params) {
+        // A fresh control block: RAM keeps the last run's (a reset, a board's warm boot), and a
+        // stale `ready` would let tx ring before rx has its handler.
+        // SAFETY: the control block at shmem_base, mapped normal memory; rx and the interferer are
+        // not running yet, so nobody else touches it.
+        unsafe { core::ptr::write_bytes(PLATFORM.shmem_base as *mut u8, 0, core::mem::size_of::<ControlBlock>()) };
         cpu::start(RX_CORE, |_| crate::rx(&crate::params()));
         if p.has(flag::INTERF) {
             cpu::start(INTERF_CORE, |_| crate::apps::interf::run(&crate::params()));
