@@ -99,7 +99,9 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
 fn checked(path: &Path, capture: Capture) -> Result<Capture> {
     let last = capture.runs.iter().rposition(|r| r.header.role == "tx");
     let Some(last) = last else { bail!("{}: no tx run in the capture", path.display()) };
-    let relevant = capture.damage.iter().chain(capture.runs.iter().enumerate().filter(|(i, r)| *i == last || r.header.role != "tx").flat_map(|(_, r)| r.damage.iter()));
+    // Damage that counts: unattributed lines, the last tx run, and every other role's runs.
+    let counted = capture.runs.iter().enumerate().filter(|(i, r)| *i == last || r.header.role != "tx");
+    let relevant = capture.damage.iter().chain(counted.flat_map(|(_, r)| r.damage.iter()));
     if let Some(e) = relevant.min_by_key(|e| e.line) {
         bail!("{}:{e}", path.display());
     }
