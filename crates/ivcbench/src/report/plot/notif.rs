@@ -24,6 +24,32 @@ fn distributions(cells: &[&Cell]) -> BTreeMap<(String, Suffix), Vec<f64>> {
 }
 
 /// ns, or µs when the numbers would get long; (divisor, unit).
+/// What both notif figures start from: the pooled distributions (ns, ascending) by hypervisor and
+/// configuration, both in figure order, the overall range and the display unit.
+struct Series {
+    dists: BTreeMap<(String, Suffix), Vec<f64>>,
+    hyps: Vec<(String, &'static str)>,
+    cfgs: Vec<Suffix>,
+    lo: f64,
+    hi: f64,
+    div: f64,
+    unit: &'static str,
+}
+
+/// `None` when no cell has a notif sample.
+fn series(cells: &[&Cell]) -> Option<Series> {
+    let dists = distributions(cells);
+    if dists.is_empty() {
+        return None;
+    }
+    let hyps = hypervisors(dists.keys().map(|(h, _)| h.as_str()));
+    let cfgs = configurations(dists.keys().map(|(_, s)| *s).collect());
+    let lo = dists.values().map(|v| v[0]).fold(f64::INFINITY, f64::min);
+    let hi = dists.values().map(|v| v[v.len() - 1]).fold(0.0, f64::max);
+    let (div, unit) = unit(hi);
+    Some(Series { dists, hyps, cfgs, lo, hi, div, unit })
+}
+
 fn unit(max_ns: f64) -> (f64, &'static str) {
     if max_ns >= 10_000.0 {
         (1000.0, "µs")
@@ -84,15 +110,9 @@ fn swatch(colour: &'static str) -> DrawKey {
 pub fn notif_violin(cells: &[&Cell]) -> String {
     const W: f64 = 576.0;
     const H: f64 = 288.0;
-    let dists = distributions(cells);
-    if dists.is_empty() {
+    let Some(Series { dists, hyps, cfgs, lo, hi, div, unit }) = series(cells) else {
         return svg::no_data(W, H);
-    }
-    let hyps = hypervisors(dists.keys().map(|(h, _)| h.as_str()));
-    let cfgs = configurations(dists.keys().map(|(_, s)| *s).collect());
-    let lo = dists.values().map(|v| v[0]).fold(f64::INFINITY, f64::min);
-    let hi = dists.values().map(|v| v[v.len() - 1]).fold(0.0, f64::max);
-    let (div, unit) = unit(hi);
+    };
     // A few outliers far above every p99 would squash all violins into lines: the axis then ends
     // a little above the largest p99 and the whiskers that go further end in an arrow and say
     // their maximum.
@@ -223,15 +243,9 @@ fn power_label(e: i32) -> String {
 pub fn notif_tail(cells: &[&Cell]) -> String {
     const W: f64 = 576.0;
     const H: f64 = 288.0;
-    let dists = distributions(cells);
-    if dists.is_empty() {
+    let Some(Series { dists, hyps, cfgs, lo, hi, div, unit }) = series(cells) else {
         return svg::no_data(W, H);
-    }
-    let hyps = hypervisors(dists.keys().map(|(h, _)| h.as_str()));
-    let cfgs = configurations(dists.keys().map(|(_, s)| *s).collect());
-    let lo = dists.values().map(|v| v[0]).fold(f64::INFINITY, f64::min);
-    let hi = dists.values().map(|v| v[v.len() - 1]).fold(0.0, f64::max);
-    let (div, unit) = unit(hi);
+    };
     let (lo, hi) = (lo / div, hi / div);
     let n_max = dists.values().map(Vec::len).max().unwrap_or(1) as f64;
 
