@@ -3,6 +3,7 @@
 //! - [`layout`]: the shared region between tx and rx (control block, data buffer, data pattern);
 //! - [`params`]: the run-parameter block the host patches into a guest image;
 //! - [`platform`]: memory maps and devices of the supported boards;
+//! - [`vm`]: what a VM sees of a board under each hypervisor, and the doorbell numbers;
 //! - [`capture`]: the capture format that guests print and the host decodes;
 //! - [`histogram`]: the log-linear buckets of histogram mode.
 //!
@@ -20,3 +21,4 @@ pub mod histogram;
 pub mod layout;
 pub mod params;
 pub mod platform;
+pub mod vm;

@@ -13,7 +13,7 @@ use std::process::Command;
 
 /// Backends whose guest side exists (the others are refused with a clear message).
 pub fn backend_available(h: Hypervisor) -> bool {
-    matches!(h, Hypervisor::Baremetal | Hypervisor::Xen)
+    matches!(h, Hypervisor::Baremetal | Hypervisor::Xen | Hypervisor::Bao)
 }
 
 /// Where the project is: the guests' workspace and the build outputs are found from here.
@@ -49,7 +49,7 @@ pub fn build_id(root: &Path) -> String {
 /// Builds the image for `hyp` on `platform` and returns the path of the flat Image.
 pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathBuf> {
     if !backend_available(hyp) {
-        bail!("the {hyp} guest backend is not implemented yet (available: baremetal, xen)");
+        bail!("the {hyp} guest backend is not implemented yet (available: baremetal, xen, bao)");
     }
     let manifest = root.join("guests/Cargo.toml");
     if !manifest.exists() {
@@ -97,11 +97,8 @@ pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathB
 /// Lays the ELF's loadable segments out as the flat binary a boot loader copies to memory.
 pub fn elf_to_image(elf: &[u8]) -> Result<Vec<u8>> {
     let file = object::File::parse(elf).context("not an ELF file")?;
-    let segs: Vec<(u64, &[u8])> = file
-        .segments()
-        .filter_map(|s| Some((s.address(), s.data().ok()?)))
-        .filter(|(_, d)| !d.is_empty())
-        .collect();
+    let segs: Vec<(u64, &[u8])> =
+        file.segments().filter_map(|s| Some((s.address(), s.data().ok()?))).filter(|(_, d)| !d.is_empty()).collect();
     let Some(base) = segs.iter().map(|(a, _)| *a).min() else { bail!("the ELF has no loadable data") };
     let end = segs.iter().map(|(a, d)| a + d.len() as u64).max().unwrap_or(base);
     let mut image = vec![0u8; (end - base) as usize];
@@ -117,8 +114,7 @@ pub fn elf_to_image(elf: &[u8]) -> Result<Vec<u8>> {
 
 /// Writes `p` over the parameter block of `image` (which must hold exactly one).
 pub fn patch_params(image: &mut [u8], p: &Params) -> Result<()> {
-    let hits: Vec<usize> =
-        image.windows(params::MAGIC.len()).enumerate().filter(|(_, w)| *w == params::MAGIC).map(|(i, _)| i).collect();
+    let hits: Vec<usize> = image.windows(params::MAGIC.len()).enumerate().filter(|(_, w)| *w == params::MAGIC).map(|(i, _)| i).collect();
     match hits.as_slice() {
         [at] => {
             image[*at..*at + params::SIZE].copy_from_slice(&p.encode());

@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 /// Measure inter-VM communication on static partitioning hypervisors: notification latency and
 /// transfer throughput between two VMs, alone and next to a cache-thrashing VM.
 #[derive(Parser)]
-#[command(name = "ivcbench", version, after_help = "Captures go to experiments/comm/<experiment>/<hypervisor><suffix>, as in the RTAS'23 artifact.")]
+#[command(
+    name = "ivcbench",
+    version,
+    after_help = "Captures go to experiments/comm/<experiment>/<hypervisor><suffix>, as in the RTAS'23 artifact."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +35,9 @@ enum Command {
         #[arg(long, default_value = "qemu-virt")]
         platform: String,
     },
+    /// Generate the hypervisor configuration of one matrix cell (Bao's config.c; Xen's dom0less
+    /// device-tree fragment and U-Boot script for a board), with the role images it names.
+    Config(ConfigArgs),
     /// Run one configuration, capture its console to experiments/comm/... and print a summary.
     Run(RunArgs),
     /// Decode existing captures and print their summaries; exits non-zero on any damage.
@@ -59,6 +66,32 @@ enum Command {
         #[arg(long, default_value = "experiments/comm")]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    #[arg(long, value_enum)]
+    hypervisor: Hypervisor,
+    /// The cell: an experiment with its configuration suffix (e.g. notif+interf+col).
+    #[arg(long = "experiment", value_parser = parse_configuration)]
+    config: Configuration,
+    #[arg(long, default_value = "qemu-virt")]
+    platform: String,
+    /// Directory to write into (created; must be empty unless --force).
+    #[arg(long)]
+    out: PathBuf,
+    /// Write only the configuration, without building and patching the role images into <OUT>/images.
+    #[arg(long)]
+    no_images: bool,
+    /// State that your Xen build has LLC cache colouring (upstream 4.20+; Debian's 4.17 has not).
+    #[arg(long)]
+    xen_colouring: bool,
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_configuration(s: &str) -> Result<Configuration> {
+    Configuration::parse(s)
 }
 
 #[derive(Args)]
@@ -208,9 +241,6 @@ impl RunArgs {
         let Some(platform) = platform::by_name(&self.platform) else {
             bail!("unknown platform `{}` (known: qemu-virt, zcu104, zcu102)", self.platform);
         };
-        if platform.name != "qemu-virt" {
-            bail!("the qemu target emulates qemu-virt only; `--platform {}` needs a board target", platform.name);
-        }
         let default_samples = match self.experiment.experiment {
             ivc_proto::params::Experiment::Notif => 200,
             ivc_proto::params::Experiment::Transfer => 50,
@@ -308,6 +338,15 @@ fn real_main() -> Result<()> {
                 println!("{}", img.display());
             }
         }
+        Command::Config(a) => {
+            let Some(board) = platform::by_name(&a.platform) else {
+                bail!("unknown platform `{}` (known: {})", a.platform, platform::ALL.map(|p| p.name).join(", "));
+            };
+            let opts = ivcbench::config::Options { out: a.out, images: !a.no_images, xen_colouring: a.xen_colouring, force: a.force };
+            for f in ivcbench::config::generate(a.hypervisor, board, a.config, &opts)? {
+                println!("{}", f.display());
+            }
+        }
         Command::Run(args) => {
             let spec = args.spec()?;
             print_outcome(&run::run(&spec)?)?;
@@ -318,7 +357,9 @@ fn real_main() -> Result<()> {
                 let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 match ivc_proto::capture::decode(&bytes) {
                     Ok(c) => match c.run("tx") {
-                        Some(tx) => print!("{}", report::summary(tx, &report::load::testbed_of(&path))?),
+                        Some(tx) => {
+                            print!("{}", report::summary(tx, &report::load::testbed_of(&path))?)
+                        }
                         None => {
                             eprintln!("ivcbench: {}: no tx run in the capture", path.display());
                             failed += 1;

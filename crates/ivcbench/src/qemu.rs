@@ -1,4 +1,4 @@
-//! The emulated testbed: QEMU `virt` command lines.
+//! The emulated testbed: QEMU command lines (`virt`, and the ZynqMP model for the boards).
 //!
 //! Deterministic by default: `-icount shift=N,sleep=off` paces virtual time by instructions, so
 //! the same build gives the same console output and the same latencies run after run (this needs
@@ -20,10 +20,13 @@ pub enum Clock {
 
 impl Clock {
     /// What the figures of a run under this clock are, for every output that shows them.
-    pub fn testbed(self) -> String {
+    /// `machine`: the machine's description from [`machine`].
+    pub fn testbed(self, machine: &str) -> String {
         match self {
-            Clock::Icount(n) => format!("emulated (QEMU icount shift={n}: instruction-paced virtual time, not hardware latency)"),
-            Clock::RealTime => "emulated (QEMU TCG in real time: timings are host noise, not hardware latency)".into(),
+            Clock::Icount(n) => {
+                format!("emulated on {machine} (QEMU icount shift={n}: instruction-paced virtual time, not hardware latency)")
+            }
+            Clock::RealTime => format!("emulated on {machine} (QEMU TCG in real time: timings are host noise, not hardware latency)"),
         }
     }
 }
@@ -55,21 +58,39 @@ pub fn check(clock: Clock) -> Result<String> {
     Ok(version)
 }
 
-/// QEMU `virt` booting `image` directly at EL1 (no hypervisor): the baremetal floor.
+/// The QEMU machine that models `platform`, and what a capture made on it should say.
+pub fn machine(platform: &str) -> Result<(&'static str, &'static str)> {
+    Ok(match platform {
+        "qemu-virt" => ("virt", "QEMU virt"),
+        // The ZCU104 and ZCU102 carry the same MPSoC (Cortex-A53s, GIC-400, Cadence UARTs); QEMU
+        // models the ZCU102 board.
+        "zcu102" | "zcu104" => ("xlnx-zcu102", "QEMU's ZCU102 model (xlnx-zcu102: the ZynqMP's cores, GIC-400 and Cadence UARTs)"),
+        other => bail!("no QEMU machine models `{other}`"),
+    })
+}
+
+/// QEMU booting `image` directly (no hypervisor): the baremetal floor. On `virt` the image is
+/// entered at EL1. On the ZynqMP model it is entered at EL2 (`virtualization=on`) as U-Boot
+/// enters it on the boards, so PSCI goes through SMC to QEMU's firmware stand-in; the model's
+/// CPUs are fixed (four A53s), and its second UART is given a null backend.
 /// `reboot`: let a guest reset restart the machine (else QEMU exits on it, so that a guest stuck in
 /// a reset loop ends the run).
-pub fn baremetal(image: &Path, cores: usize, clock: Clock, reboot: bool) -> Command {
+pub fn baremetal(platform: &str, image: &Path, cores: usize, clock: Clock, reboot: bool) -> Result<Command> {
     let mut c = Command::new(binary());
-    c.args(["-machine", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "1024"])
-        .args(["-smp", &cores.to_string()])
-        .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
-        .arg("-kernel")
-        .arg(image);
+    match machine(platform)?.0 {
+        "virt" => c.args(["-machine", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "1024"]).args(["-smp", &cores.to_string()]),
+        m => c.args(["-machine", &format!("{m},virtualization=on"), "-m", "2048", "-audio", "none"]),
+    };
+    c.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
+    if platform != "qemu-virt" {
+        c.args(["-serial", "null"]);
+    }
+    c.arg("-kernel").arg(image);
     if !reboot {
         c.arg("-no-reboot");
     }
     clock_args(&mut c, clock);
-    c
+    Ok(c)
 }
 
 fn clock_args(c: &mut Command, clock: Clock) {

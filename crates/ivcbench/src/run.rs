@@ -55,6 +55,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
         bail!("{} already exists: pass --force to overwrite it", path.display());
     }
     check_supported(spec)?;
+    let machine = qemu::machine(spec.platform.name)?.1;
     let qemu_version = qemu::check(spec.clock)?;
     let root = build::project_root();
     let boot = match spec.hypervisor {
@@ -80,7 +81,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     eprintln!("ivcbench: running {what} on QEMU ({qemu_version}); capturing to {}", path.display());
     let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start);
     let wall = t0.elapsed();
-    let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement };
+    let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement, machine };
     // The metadata must not hide why a run failed (a full disk fails both).
     if let Err(e) = write_meta(&path, &meta, console.as_ref().err()) {
         eprintln!("ivcbench: warning: could not write the metadata beside {}: {e:#}", path.display());
@@ -91,7 +92,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
 
     let bytes = std::fs::read(&path)?;
     let capture = checked(&path, capture::decode_lenient(&bytes))?;
-    Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(), wall })
+    Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(machine), wall })
 }
 
 /// The capture must end with a whole tx run. Earlier runs of a guest that restarted are kept in
@@ -120,6 +121,13 @@ fn checked(path: &Path, capture: Capture) -> Result<Capture> {
 /// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
 /// configuration's name.
 fn check_supported(spec: &RunSpec) -> Result<()> {
+    if spec.hypervisor == Hypervisor::Xen && spec.platform.name != "qemu-virt" {
+        bail!(
+            "xen runs on the qemu-virt testbed only; for {} generate the boot files with `ivcbench config --hypervisor xen --platform {}`",
+            spec.platform.name,
+            spec.platform.name
+        );
+    }
     if !spec.config.suffix.col {
         return Ok(());
     }
@@ -183,7 +191,7 @@ fn boot_baremetal(spec: &RunSpec, root: &Path) -> Result<Boot> {
     let img = role_image(spec, root, &image, Role::All)?;
     let cores = if spec.config.suffix.interf { 3 } else { 2 };
     Ok(Boot {
-        cmd: qemu::baremetal(&img, cores, spec.clock, spec.params.fault == Fault::ResetGuest),
+        cmd: qemu::baremetal(spec.platform.name, &img, cores, spec.clock, spec.params.fault == Fault::ResetGuest)?,
         start: vec![START_KEY],
         placement: format!("one image on {cores} cores: tx core 0, rx core 1{}", if cores == 3 { ", interf core 2" } else { "" }),
     })
@@ -197,9 +205,9 @@ fn boot_xen(spec: &RunSpec, root: &Path) -> Result<Boot> {
     };
     let image_path = build::build_image(root, spec.hypervisor, spec.platform.name)?;
     let image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
-    // tx holds the shared region in its RAM (at shmem_base); rx maps tx's pages just above its
+    // tx holds the shared region in its RAM (at shmem_base, above its first 64 MiB); rx maps tx's pages just above its
     // own RAM; the interferer's buffer sits at interf_base.
-    let mut roles = vec![(Role::Tx, 64), (Role::Rx, 32)];
+    let mut roles = vec![(Role::Tx, 96), (Role::Rx, 32)];
     if spec.config.suffix.interf {
         roles.push((Role::Interf, 128));
     }
@@ -249,7 +257,9 @@ fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunS
     match result {
         Err(e) if !err.trim().is_empty() => Err(e.context(format!("QEMU said: {}", err.trim()))),
         Err(e) => Err(e),
-        Ok(()) if status.is_some_and(|s| !s.success()) => bail!("QEMU failed ({}): {}", status.unwrap(), err.trim()),
+        Ok(()) if status.is_some_and(|s| !s.success()) => {
+            bail!("QEMU failed ({}): {}", status.unwrap(), err.trim())
+        }
         Ok(()) => Ok(()),
     }
 }
@@ -394,14 +404,13 @@ struct Meta<'a> {
     wall: Duration,
     qemu_version: &'a str,
     placement: &'a str,
+    machine: &'a str,
 }
 
 fn write_meta(capture: &Path, m: &Meta, error: Option<&anyhow::Error>) -> Result<()> {
     let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let cmdline: Vec<String> = std::iter::once(m.cmd.get_program())
-        .chain(m.cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let cmdline: Vec<String> =
+        std::iter::once(m.cmd.get_program()).chain(m.cmd.get_args()).map(|a| a.to_string_lossy().into_owned()).collect();
     let meta = serde_json::json!({
         "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
         "command": std::env::args().collect::<Vec<_>>(),
@@ -410,7 +419,7 @@ fn write_meta(capture: &Path, m: &Meta, error: Option<&anyhow::Error>) -> Result
         "platform": m.spec.platform.name,
         "target": "qemu",
         "emulated": true,
-        "testbed": m.spec.clock.testbed(),
+        "testbed": m.spec.clock.testbed(m.machine),
         "placement": m.placement,
         "qemu": { "version": m.qemu_version, "command": cmdline },
         "start_unix": secs(m.started),

@@ -31,7 +31,7 @@ ivc_rt::entry!(main);
 
 fn main(_dtb: usize) -> ! {
     let p = params();
-    Active::init();
+    Active::init(p.role);
     match p.role {
         Role::All | Role::Tx => {
             // The run starts when the host (or a person) says so. rx and the interferer of the

@@ -33,17 +33,35 @@ pub mod uart;
 pub use timer as counter;
 
 use ivc_proto::platform::Platform;
+use ivc_proto::vm::Hyp;
 
 #[cfg(all(feature = "zcu104", feature = "zcu102"))]
 compile_error!("ivc-rt: choose one board feature, zcu104 or zcu102");
 
-/// The platform the image is built for (cargo features `qemu-virt` (default), `zcu104`, `zcu102`).
+/// The board the image is built for (cargo features `qemu-virt` (default), `zcu104`, `zcu102`).
 #[cfg(feature = "zcu104")]
-pub const PLATFORM: Platform = ivc_proto::platform::ZCU104;
+pub const BOARD: Platform = ivc_proto::platform::ZCU104;
 #[cfg(all(feature = "zcu102", not(feature = "zcu104")))]
-pub const PLATFORM: Platform = ivc_proto::platform::ZCU102;
+pub const BOARD: Platform = ivc_proto::platform::ZCU102;
 #[cfg(not(any(feature = "zcu104", feature = "zcu102")))]
-pub const PLATFORM: Platform = ivc_proto::platform::QEMU_VIRT;
+pub const BOARD: Platform = ivc_proto::platform::QEMU_VIRT;
+
+/// The hypervisor whose VM the image runs in (features `hyp-bao`, `hyp-xen`, `hyp-jailhouse`,
+/// `hyp-sel4`; none: bare metal).
+pub const HYP: Hyp = if cfg!(feature = "hyp-xen") {
+    Hyp::Xen
+} else if cfg!(feature = "hyp-bao") {
+    Hyp::Bao
+} else if cfg!(feature = "hyp-jailhouse") {
+    Hyp::Jailhouse
+} else if cfg!(feature = "hyp-sel4") {
+    Hyp::Sel4
+} else {
+    Hyp::Baremetal
+};
+
+/// The machine as this image sees it: the board, or the VM a hypervisor makes of it.
+pub const PLATFORM: Platform = ivc_proto::vm::view(HYP, BOARD);
 
 extern "Rust" {
     /// The app's entry, defined by [`entry!`].
@@ -55,6 +73,7 @@ extern "Rust" {
 pub(crate) extern "C" fn rt_primary_main(dtb: usize, el: u64) -> ! {
     boot::set_entry_el(el as u8);
     psci::set_conduit(if el == 2 { psci::Conduit::Smc } else { psci::Conduit::Hvc });
+    uart::init();
     // SAFETY: `ivc_main` is defined exactly once by the app through `entry!`, with this signature.
     unsafe { ivc_main(dtb) }
 }

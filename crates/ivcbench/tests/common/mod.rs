@@ -18,7 +18,7 @@ pub fn run_ok(hyp: &str, out: &Path, args: &[&str]) -> Capture {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "ivcbench {all:?} failed:\n{stderr}");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("emulated (QEMU icount"), "summary must say what it ran on:\n{stdout}");
+    assert!(stdout.contains("emulated on QEMU") && stdout.contains("(QEMU icount"), "summary must say what it ran on:\n{stdout}");
     let exp = args[args.iter().position(|a| *a == "--experiment").unwrap() + 1];
     let (e, suffix) = exp.split_at(exp.find('+').unwrap_or(exp.len()));
     let path = out.join(e).join(format!("{hyp}{suffix}"));

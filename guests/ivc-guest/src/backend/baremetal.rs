@@ -4,7 +4,7 @@
 
 use super::Backend;
 use ivc_proto::layout::ControlBlock;
-use ivc_proto::params::{flag, Params};
+use ivc_proto::params::{flag, Params, Role};
 use ivc_rt::{cpu, gic, irq, psci, PLATFORM};
 
 /// SGI used as the doorbell.
@@ -20,7 +20,7 @@ impl Backend for Baremetal {
     const NAME: &'static str = "baremetal";
     const COMMON_COUNTER: bool = true;
 
-    fn init() {
+    fn init(_role: Role) {
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();

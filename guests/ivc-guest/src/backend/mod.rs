@@ -5,13 +5,17 @@
 mod baremetal;
 #[cfg(feature = "baremetal")]
 pub use baremetal::Baremetal as Active;
+#[cfg(feature = "bao")]
+mod bao;
+#[cfg(feature = "bao")]
+pub use bao::Bao as Active;
 #[cfg(feature = "xen")]
 mod xen;
 #[cfg(feature = "xen")]
 pub use xen::Xen as Active;
 
 use ivc_proto::layout::ControlBlock;
-use ivc_proto::params::Params;
+use ivc_proto::params::{Params, Role};
 
 /// A hypervisor's inter-VM mechanism, as the apps use it.
 pub trait Backend {
@@ -20,8 +24,8 @@ pub trait Backend {
     /// Whether tx and rx read one counter, so rx's handler timestamp gives a one-way figure.
     const COMMON_COUNTER: bool;
 
-    /// Brings up what every role needs on the first core: interrupt controller, console.
-    fn init();
+    /// Brings up what `role` needs on the first core: interrupt controller, console.
+    fn init(role: Role);
     /// With the all-in-one image (`Role::All`), starts rx and the interferer on their cores.
     fn start_peers(p: &Params);
     /// Ends the run after tx's end record: power off (the QEMU testbed) or idle (a board).

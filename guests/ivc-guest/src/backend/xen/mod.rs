@@ -14,15 +14,11 @@ use super::Backend;
 use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use hypercall as hc;
 use ivc_proto::layout::{ControlBlock, SHMEM_SIZE};
-use ivc_proto::params::{flag, Params};
-use ivc_proto::platform::Gic;
-use ivc_rt::{gic, irq, semihosting, timer, uart, PLATFORM};
+use ivc_proto::params::{flag, Params, Role};
+use ivc_rt::{gic, irq, semihosting, timer, PLATFORM};
 
-/// What a dom0less domU sees on QEMU virt (Xen 4.17): vGICv3 and the vpl011.
-const VGIC: Gic = Gic::V3 { gicd: 0x0300_1000, gicr: 0x0302_0000 };
-const VPL011: u64 = 0x2200_0000;
 /// The PPI Xen raises for pending events.
-const EVTCHN_PPI: u32 = 31;
+const EVTCHN_PPI: u32 = ivc_proto::vm::xen::EVTCHN_PPI;
 /// Domain ids, by the order of the domain nodes.
 const TX_DOMID: u16 = 1;
 const RX_DOMID: u16 = 2;
@@ -93,9 +89,9 @@ impl Backend for Xen {
     const NAME: &'static str = "xen";
     const COMMON_COUNTER: bool = true;
 
-    fn init() {
-        uart::set_base(VPL011);
-        gic::init_distributor(VGIC);
+    fn init(_role: Role) {
+        // PLATFORM is Xen's guest view (ivc_proto::vm::view): vGIC and vpl011 at Xen's addresses.
+        gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();
     }
