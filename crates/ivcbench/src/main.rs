@@ -219,6 +219,10 @@ struct RunArgs {
     /// Xen image for `--hypervisor xen` [default: .cache/xen/boot/xen-4.17-arm64, from scripts/setup.sh].
     #[arg(long)]
     xen: Option<PathBuf>,
+    /// Bao image for `--hypervisor bao`: a bao.bin you built from Bao's source with the config.c
+    /// and images of `ivcbench config --hypervisor bao --platform qemu-virt` (see docs/bao.md).
+    #[arg(long)]
+    bao: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -302,6 +306,7 @@ impl RunArgs {
             idle_timeout: self.idle_timeout,
             progress: true,
             xen: self.xen.clone(),
+            bao: self.bao.clone(),
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct RunSpec {
     pub progress: bool,
     /// Xen image to boot (default: Debian's package unpacked by scripts/setup.sh).
     pub xen: Option<PathBuf>,
+    /// A bao.bin built by the user with ivcbench's config.c and images (Bao is not shipped).
+    pub bao: Option<PathBuf>,
 }
 
 /// A finished, decoded run.
@@ -61,7 +63,8 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let boot = match spec.hypervisor {
         Hypervisor::Baremetal => boot_baremetal(spec, &root)?,
         Hypervisor::Xen => boot_xen(spec, &root)?,
-        other => bail!("`--hypervisor {other}` cannot run on the qemu target yet (available: baremetal, xen)"),
+        Hypervisor::Bao => boot_bao(spec, &root, &path)?,
+        other => bail!("`--hypervisor {other}` cannot run on the qemu target (available: baremetal, xen, and bao with --bao)"),
     };
     let mut cmd = boot.cmd;
     if let Some(dir) = path.parent() {
@@ -79,7 +82,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let t0 = Instant::now();
     let what = format!("{}/{}", spec.hypervisor, spec.config);
     eprintln!("ivcbench: running {what} on QEMU ({qemu_version}); capturing to {}", path.display());
-    let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start);
+    let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start, boot.stays_up);
     let wall = t0.elapsed();
     let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement, machine };
     // The metadata must not hide why a run failed (a full disk fails both).
@@ -151,6 +154,8 @@ struct Boot {
     cmd: std::process::Command,
     start: Vec<u8>,
     placement: String,
+    /// The machine stays up after tx's end record (VMs that cannot stop it): ivcbench stops QEMU.
+    stays_up: bool,
 }
 
 /// The run's parameters for one role, patched into a copy of the image under target/ivcbench/run.
@@ -166,7 +171,8 @@ fn run_dir(spec: &RunSpec, root: &Path) -> PathBuf {
     ))
 }
 
-fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<PathBuf> {
+/// The run's parameters for `role` in this cell.
+fn cell_params(spec: &RunSpec, role: Role) -> Result<Params> {
     let mut p = spec.params;
     p.experiment = spec.config.experiment;
     p.role = role;
@@ -176,7 +182,11 @@ fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<P
     } else {
         p.flags &= !flag::INTERF;
     }
-    let p = p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))?;
+    p.with_config(&spec.config.suffix.to_string()).ok_or_else(|| anyhow!("configuration name too long"))
+}
+
+fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<PathBuf> {
+    let p = cell_params(spec, role)?;
     let mut image = image.to_vec();
     patch_params(&mut image, &p)?;
     std::fs::create_dir_all(run_dir(spec, root))?;
@@ -194,6 +204,7 @@ fn boot_baremetal(spec: &RunSpec, root: &Path) -> Result<Boot> {
         cmd: qemu::baremetal(spec.platform.name, &img, cores, spec.clock, spec.params.fault == Fault::ResetGuest)?,
         start: vec![START_KEY],
         placement: format!("one image on {cores} cores: tx core 0, rx core 1{}", if cores == 3 { ", interf core 2" } else { "" }),
+        stays_up: false,
     })
 }
 
@@ -232,7 +243,73 @@ fn boot_xen(spec: &RunSpec, root: &Path) -> Result<Boot> {
             n + 1,
             domains.iter().enumerate().map(|(i, d)| format!("{} dom{}", d.role, i + 1)).collect::<Vec<_>>().join(", ")
         ),
+        stays_up: false,
     })
+}
+
+/// Bao on QEMU virt, from a bao.bin the user built (Bao's source is not part of ivcbench): the
+/// run's parameters are patched into each VM image inside it, keeping each one's role; tx's
+/// console is QEMU's first UART (the capture), rx's the second, written raw beside the capture.
+fn boot_bao(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> {
+    let Some(bao) = &spec.bao else {
+        bail!("bao runs from a bao.bin you build: pass --bao PATH (docs/bao.md: `ivcbench config --hypervisor bao --platform qemu-virt`, then Bao's make)")
+    };
+    if spec.platform.name != "qemu-virt" {
+        bail!("bao runs on the qemu-virt testbed only; for {} use `ivcbench config --hypervisor bao --platform {}`", spec.platform.name, spec.platform.name);
+    }
+    let mut image = std::fs::read(bao).with_context(|| format!("reading the Bao image {}", bao.display()))?;
+    let roles = build::patch_roles(&mut image, |role| {
+        let mut p = cell_params(spec, role)?;
+        // A VM cannot turn the machine off; ivcbench stops QEMU at tx's end record.
+        p.flags &= !flag::POWER_OFF;
+        Ok(p)
+    })
+    .with_context(|| format!("{}: patching the VM images inside it", bao.display()))?;
+    let has = |r: Role| roles.contains(&r);
+    if !has(Role::Tx) || !has(Role::Rx) || has(Role::Interf) != spec.config.suffix.interf {
+        bail!(
+            "{} holds VMs {:?}, but {} needs tx, rx{}: build it from `ivcbench config --experiment {}`",
+            bao.display(),
+            roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            spec.config,
+            if spec.config.suffix.interf { " and interf" } else { " and no interf" },
+            spec.config
+        );
+    }
+    let dir = run_dir(spec, root);
+    std::fs::create_dir_all(&dir)?;
+    let img = dir.join("bao.bin");
+    std::fs::write(&img, &image)?;
+    let rx_console = rx_console_path(capture);
+    let mut c = std::process::Command::new(qemu::binary());
+    c.args(["-machine", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a53", "-smp", "4", "-m", "4096"])
+        .args(["-display", "none", "-monitor", "none", "-serial", "stdio", "-serial"])
+        .arg(format!("file:{}", rx_console.display()))
+        .arg("-kernel")
+        .arg(&img)
+        .arg("-no-reboot");
+    match spec.clock {
+        Clock::Icount(n) => c.args(["-icount", &format!("shift={n},sleep=off")]),
+        Clock::RealTime => c.args(["-accel", "tcg,thread=multi"]),
+    };
+    Ok(Boot {
+        cmd: c,
+        start: vec![START_KEY],
+        placement: format!(
+            "Bao ({}), one VM per role, each pinned to its core: tx vm0 core 0, rx vm1 core 1{}; rx's console in {}",
+            bao.display(),
+            if spec.config.suffix.interf { ", interf vm2 core 2" } else { "" },
+            rx_console.display()
+        ),
+        stays_up: true,
+    })
+}
+
+/// Where rx's console goes when it has a UART of its own: beside the capture, `<capture>.rx`.
+pub fn rx_console_path(capture: &Path) -> PathBuf {
+    let mut name = capture.file_name().unwrap_or_default().to_os_string();
+    name.push(".rx");
+    capture.with_file_name(name)
 }
 
 /// What the reader thread reports.
@@ -241,15 +318,18 @@ enum Event {
     Eof,
 }
 
-fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str, start: &[u8]) -> Result<()> {
+fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str, start: &[u8], stays_up: bool) -> Result<()> {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
-    let result = watch(&mut child, file, spec, what, start);
+    let result = watch(&mut child, file, spec, what, start, stays_up);
     // Whatever happened, QEMU does not outlive the run.
+    let mut stopped = false;
     if child.try_wait().ok().flatten().is_none() {
         let _ = child.kill();
+        stopped = true;
     }
-    let status = child.wait().ok();
+    // A machine that stays up is stopped after a whole run: its exit status says nothing.
+    let status = child.wait().ok().filter(|_| !(stopped && stays_up));
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -264,7 +344,7 @@ fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunS
     }
 }
 
-fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_bytes: &[u8]) -> Result<()> {
+fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_bytes: &[u8], stays_up: bool) -> Result<()> {
     let mut out = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -338,7 +418,9 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                         let mut f = text[at + TAG.len()..].split(' ');
                         if let (Some("tx"), Some(_), Some("E")) = (f.next(), f.next(), f.next()) {
                             file.sync_all()?;
-                            wait_exit(child);
+                            if !stays_up {
+                                wait_exit(child);
+                            }
                             if spec.progress && tty {
                                 eprintln!();
                             }
