@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Guest crates deny undocumented unsafe; clippy holds them to it.
 # Every backend on every platform: the board variants differ in UART, GIC and address map.
-(cd guests && for backend in baremetal xen bao; do for platform in qemu-virt zcu104 zcu102; do
+(cd guests && for backend in baremetal xen bao jailhouse sel4; do for platform in qemu-virt zcu104 zcu102; do
   cargo clippy --release --quiet --no-default-features --features "$backend,$platform" -- -D warnings
 done; done)
 cargo clippy --workspace --all-targets --quiet -- -D warnings

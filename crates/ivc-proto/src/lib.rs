@@ -4,6 +4,7 @@
 //! - [`params`]: the run-parameter block the host patches into a guest image;
 //! - [`platform`]: memory maps and devices of the supported boards;
 //! - [`vm`]: what a VM sees of a board under each hypervisor, and the doorbell numbers;
+//! - [`ivshmem`]: Jailhouse's ivshmem device: configuration-space walk, BARs, registers;
 //! - [`capture`]: the capture format that guests print and the host decodes;
 //! - [`histogram`]: the log-linear buckets of histogram mode.
 //!
@@ -18,6 +19,7 @@ extern crate std;
 
 pub mod capture;
 pub mod histogram;
+pub mod ivshmem;
 pub mod layout;
 pub mod params;
 pub mod platform;

@@ -11,9 +11,10 @@ use object::{Object, ObjectSegment};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Backends whose guest side exists (the others are refused with a clear message).
+/// Backends whose guest side exists (the others are refused with a clear message). Every one
+/// builds for every platform; which of them `run` can start on QEMU is run's business.
 pub fn backend_available(h: Hypervisor) -> bool {
-    matches!(h, Hypervisor::Baremetal | Hypervisor::Xen | Hypervisor::Bao)
+    matches!(h, Hypervisor::Baremetal | Hypervisor::Xen | Hypervisor::Bao | Hypervisor::Jailhouse | Hypervisor::Sel4)
 }
 
 /// Where the project is: the guests' workspace and the build outputs are found from here.
@@ -49,7 +50,7 @@ pub fn build_id(root: &Path) -> String {
 /// Builds the image for `hyp` on `platform` and returns the path of the flat Image.
 pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathBuf> {
     if !backend_available(hyp) {
-        bail!("the {hyp} guest backend is not implemented yet (available: baremetal, xen, bao)");
+        bail!("the {hyp} guest backend is not implemented yet (available: baremetal, xen, bao, jailhouse, sel4)");
     }
     let manifest = root.join("guests/Cargo.toml");
     if !manifest.exists() {
@@ -134,7 +135,8 @@ pub fn patch_roles(image: &mut [u8], mut params: impl FnMut(params::Role) -> Res
     }
     let mut roles = Vec::new();
     for at in hits {
-        let block: [u8; params::SIZE] = image.get(at..at + params::SIZE).and_then(|b| b.try_into().ok()).context("a parameter block is cut off")?;
+        let block: [u8; params::SIZE] =
+            image.get(at..at + params::SIZE).and_then(|b| b.try_into().ok()).context("a parameter block is cut off")?;
         let old = Params::decode(&block).map_err(|e| anyhow::anyhow!("a parameter block at byte {at}: {e}"))?;
         image[at..at + params::SIZE].copy_from_slice(&params(old.role)?.encode());
         roles.push(old.role);

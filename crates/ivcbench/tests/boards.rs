@@ -17,14 +17,17 @@ fn text_offset(image: &[u8]) -> u64 {
 
 #[test]
 fn every_backend_builds_for_both_boards() {
-    for (hyp, h) in [("baremetal", Hyp::Baremetal), ("xen", Hyp::Xen), ("bao", Hyp::Bao)] {
+    for (hyp, h) in
+        [("baremetal", Hyp::Baremetal), ("xen", Hyp::Xen), ("bao", Hyp::Bao), ("jailhouse", Hyp::Jailhouse), ("sel4", Hyp::Sel4)]
+    {
         for board in ["zcu104", "zcu102"] {
             let o = ivcbench(&["build", "--hypervisor", hyp, "--platform", board]);
             assert!(o.status.success(), "{hyp} on {board}: {}", String::from_utf8_lossy(&o.stderr));
             let path = String::from_utf8_lossy(&o.stdout).trim().to_string();
             let image = std::fs::read(&path).unwrap();
             let v = view(h, *platform::by_name(board).unwrap());
-            // Where the loader (U-Boot's booti, Xen, Bao) puts it: RAM base + text_offset.
+            // Where the loader (U-Boot's booti, Xen, Bao, `jailhouse cell load`, the CAmkES VMM)
+            // puts it: RAM base + text_offset.
             assert_eq!(text_offset(&image), v.load_addr - v.ram_base, "{hyp} on {board}");
             // The capture header's `plat=` comes from the platform the image is built for.
             assert!(image.windows(board.len()).any(|w| w == board.as_bytes()), "{path} names {board}");

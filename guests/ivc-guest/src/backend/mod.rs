@@ -13,6 +13,14 @@ pub use bao::Bao as Active;
 mod xen;
 #[cfg(feature = "xen")]
 pub use xen::Xen as Active;
+#[cfg(feature = "jailhouse")]
+mod jailhouse;
+#[cfg(feature = "jailhouse")]
+pub use jailhouse::Jailhouse as Active;
+#[cfg(feature = "sel4")]
+mod sel4;
+#[cfg(feature = "sel4")]
+pub use sel4::Sel4 as Active;
 
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{Params, Role};
