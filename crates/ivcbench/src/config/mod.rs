@@ -345,8 +345,11 @@ pub struct Options {
 
 /// Generates the configuration of one cell into `opts.out`; returns the files written.
 pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration, opts: &Options) -> Result<Vec<PathBuf>> {
-    let images = opts.out.join("images");
-    let sys = System::new(hyp, board, config, Path::new("images"))?;
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
+    // Absolute: Bao's build includes the images with `.incbin`, relative to its own directory.
+    let out = opts.out.canonicalize().with_context(|| format!("resolving {}", opts.out.display()))?;
+    let images = out.join("images");
+    let sys = System::new(hyp, board, config, &images)?;
     sys.check()?;
     let files: Vec<(&str, String)> = match hyp {
         Hypervisor::Bao => vec![("config.c", bao::config_c(&sys)?)],
@@ -355,10 +358,9 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
             bail!("generating {other} configurations is not implemented yet (available: bao, xen)")
         }
     };
-    if opts.out.exists() && !opts.force && std::fs::read_dir(&opts.out)?.next().is_some() {
+    if !opts.force && std::fs::read_dir(&out)?.next().is_some() {
         bail!("{} is not empty: pass --force to write into it", opts.out.display());
     }
-    std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     let mut written = Vec::new();
     for (name, text) in files {
         let path = opts.out.join(name);
@@ -373,7 +375,7 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
         for vm in &sys.vms {
             let mut bytes = image.clone();
             crate::build::patch_params(&mut bytes, &sys.params(vm.role)?)?;
-            let path = opts.out.join(&vm.image);
+            let path = vm.image.clone();
             std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
             written.push(path);
         }

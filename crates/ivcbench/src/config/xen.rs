@@ -79,7 +79,8 @@ pub fn files(sys: &System, colouring_build: bool) -> Result<Vec<(&'static str, S
     for (i, vm) in sys.vms.iter().enumerate() {
         let addr = DOMU_BASE + i as u64 * DOMU_SLOT;
         let r = vm.role.name();
-        let _ = writeln!(s, "fatload mmc 0 {addr:#x} {}", vm.image.display());
+        // The SD card holds out/'s tree: images/ next to the script.
+        let _ = writeln!(s, "fatload mmc 0 {addr:#x} images/{r}.bin");
         let _ = writeln!(d, "\t\tdomU-{r} {{ /* on core {} under credit2: 4.17 cannot pin dom0less vCPUs */", vm.core);
         let _ = writeln!(d, "\t\t\tcompatible = \"xen,domain\";\n\t\t\t#address-cells = <2>;\n\t\t\t#size-cells = <2>;");
         let _ = writeln!(d, "\t\t\tcpus = <1>;\n\t\t\tmemory = <{}>; /* KiB */\n\t\t\tvpl011;", cells(memory_mib(sys, vm) * 1024));
