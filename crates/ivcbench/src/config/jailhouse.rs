@@ -139,7 +139,13 @@ pub fn cells(sys: &System) -> Result<Vec<Cell>> {
         mems.push(Mem { what: "communication region", phys: 0, virt: jh::comm_region(&sys.view), size: PAGE, flags: COMM_FLAGS });
         let ivshmem = if vm.shmem {
             let start = mems.len();
-            mems.push(Mem { what: "ivshmem state table", phys: state.base, virt: jh::state_table(&sys.view), size: state.size, flags: STATE_FLAGS });
+            mems.push(Mem {
+                what: "ivshmem state table",
+                phys: state.base,
+                virt: jh::state_table(&sys.view),
+                size: state.size,
+                flags: STATE_FLAGS,
+            });
             mems.push(Mem { what: "ivshmem read/write section", phys: rw.base, virt: sys.shmem.base, size: rw.size, flags: RW_FLAGS });
             for p in 0..PEERS {
                 let what = if p == 0 { "ivshmem output section of peer 0 (none)" } else { "ivshmem output section of peer 1 (none)" };
@@ -187,7 +193,10 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
     let fail = |what: String| -> Result<()> { bail!("jailhouse {} on {}: {what}", sys.config, board.name) };
     let board_ram = Region { base: board.ram_base, size: board.ram_size };
     if !board_ram.contains(&RESERVED) || !RESERVED.contains(&POOL) || !RESERVED.contains(&HYPERVISOR_MEMORY) {
-        fail(format!("the reservation {RESERVED} must hold the pool {POOL} and Jailhouse {HYPERVISOR_MEMORY} inside {}'s RAM", board.name))?;
+        fail(format!(
+            "the reservation {RESERVED} must hold the pool {POOL} and Jailhouse {HYPERVISOR_MEMORY} inside {}'s RAM",
+            board.name
+        ))?;
     }
     if POOL.overlaps(&HYPERVISOR_MEMORY) {
         fail(format!("the pool {POOL} overlaps Jailhouse's own memory {HYPERVISOR_MEMORY}"))?;
@@ -226,7 +235,9 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
                     fail(format!("{}'s {} {v} covers {name} {r}", c.name, m.what))?;
                 }
             }
-            if let Some(o) = c.mems.iter().filter(|o| o.size > 0 && !std::ptr::eq(*o, m)).find(|o| Region { base: o.virt, size: o.size }.overlaps(&v)) {
+            if let Some(o) =
+                c.mems.iter().filter(|o| o.size > 0 && !std::ptr::eq(*o, m)).find(|o| Region { base: o.virt, size: o.size }.overlaps(&v))
+            {
                 fail(format!("{}'s {} and {} overlap at {v}", c.name, m.what, o.what))?;
             }
         }
@@ -237,8 +248,10 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
             fail(format!("{who} {o} overlaps the ivshmem region {r}"))?;
         }
     }
-    let shm: Vec<(&Cell, &[Mem])> =
-        cells.iter().filter_map(|c| c.ivshmem.as_ref().map(|i| (c, &c.mems[i.regions_start..i.regions_start + 2 + i.peers as usize]))).collect();
+    let shm: Vec<(&Cell, &[Mem])> = cells
+        .iter()
+        .filter_map(|c| c.ivshmem.as_ref().map(|i| (c, &c.mems[i.regions_start..i.regions_start + 2 + i.peers as usize])))
+        .collect();
     if shm.len() != 2 || shm[0].1 != shm[1].1 {
         fail("tx and rx must both have the ivshmem device with identical shared-memory regions".into())?;
     }
@@ -353,7 +366,11 @@ pub fn root_regions(sys: &System) -> String {
     let _ = writeln!(w, " * otherwise add these two. Either way Linux must not use it: see reserved-memory.dtsi.");
     let _ = writeln!(w, " * The root config also needs pci_mmconfig_base = {PCI_MMCONFIG_BASE:#x} and pci_is_virtual = 1 (the cells'");
     let _ = writeln!(w, " * ivshmem device lives on that virtual PCI host), and hypervisor_memory outside this pool, e.g.");
-    let _ = writeln!(w, " * {{ .phys_start = {:#x}, .size = {:#x} }}. Identical for every ivcbench cell on this board. */", HYPERVISOR_MEMORY.base, HYPERVISOR_MEMORY.size);
+    let _ = writeln!(
+        w,
+        " * {{ .phys_start = {:#x}, .size = {:#x} }}. Identical for every ivcbench cell on this board. */",
+        HYPERVISOR_MEMORY.base, HYPERVISOR_MEMORY.size
+    );
     let _ = writeln!(w, "\t\t/* ivcbench cells' RAM (tx, rx, interf) */ {{");
     let _ = writeln!(w, "\t\t\t.phys_start = {0:#x},\n\t\t\t.virt_start = {0:#x},\n\t\t\t.size = {1:#x},", cells.base, cells.size);
     let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_EXECUTE,\n\t\t}},");
@@ -384,7 +401,11 @@ pub fn run_sh(sys: &System, cells: &[Cell]) -> String {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "#!/bin/sh");
-    let _ = writeln!(w, "# ivcbench cell {} on {} under Jailhouse. Run on the root cell (Linux), in this directory,", sys.config, sys.board.name);
+    let _ = writeln!(
+        w,
+        "# ivcbench cell {} on {} under Jailhouse. Run on the root cell (Linux), in this directory,",
+        sys.config, sys.board.name
+    );
     let _ = writeln!(w, "# after `jailhouse enable <root cell>.cell`, with the .cell files built from the .c files here and");
     let _ = writeln!(w, "# the images in images/ (docs/jailhouse.md). Generated; regenerate rather than edit.");
     let _ = writeln!(w, "set -e\ncd \"$(dirname \"$0\")\"");
@@ -462,8 +483,10 @@ mod tests {
                 });
                 assert_eq!(all, if n == 3 { 0b1110 } else { 0b0110 });
                 // Physical RAM disjoint and inside the pool; ivshmem identical in tx and rx.
-                let rams: Vec<Region> =
-                    cells.iter().map(|c| c.mems.iter().find(|m| m.what == "RAM").map(|m| Region { base: m.phys, size: m.size }).unwrap()).collect();
+                let rams: Vec<Region> = cells
+                    .iter()
+                    .map(|c| c.mems.iter().find(|m| m.what == "RAM").map(|m| Region { base: m.phys, size: m.size }).unwrap())
+                    .collect();
                 for (i, a) in rams.iter().enumerate() {
                     assert!(POOL.contains(a));
                     assert!(rams[i + 1..].iter().all(|b| !a.overlaps(b)));
@@ -481,10 +504,7 @@ mod tests {
                 // Interrupts: rx owns the doorbell the guest enables, nobody else owns any SPI.
                 assert_eq!(rx.irqs(), [jh::DOORBELL_IRQ]);
                 assert!(cells.iter().filter(|c| c.role != Role::Rx).all(|c| c.irqs().is_empty()));
-                assert_eq!(
-                    ivc_proto::ivshmem::intx_intid(rx.vpci_irq_base, ivc_proto::ivshmem::intx_pin(ri.bdf)),
-                    jh::DOORBELL_IRQ
-                );
+                assert_eq!(ivc_proto::ivshmem::intx_intid(rx.vpci_irq_base, ivc_proto::ivshmem::intx_pin(ri.bdf)), jh::DOORBELL_IRQ);
                 // The generated text says the same.
                 let files = files(&s).unwrap();
                 let names: Vec<&str> = files.iter().map(|f| f.0).collect();
@@ -500,7 +520,8 @@ mod tests {
                     assert_eq!(fields(text, ".revision"), ["JAILHOUSE_CONFIG_REVISION"]);
                     assert!(text.contains(&format!("struct jailhouse_memory mem_regions[{}];", c.mems.len())));
                     // One initialiser per declared region.
-                    assert_eq!(text.matches("\t\t/* ").count() - 1, c.mems.len(), "{name}:\n{text}");
+                    let regions = text.split("\t.mem_regions = {\n").nth(1).unwrap().split("\n\t},\n").next().unwrap();
+                    assert_eq!(regions.lines().filter(|l| l.starts_with("\t\t/* ")).count(), c.mems.len(), "{name}:\n{text}");
                     assert_eq!(fields(text, ".cpu_reset_address"), [hex(s.view.load_addr).as_str()]);
                     assert_eq!(fields(text, ".shmem_dev_id").len(), c.ivshmem.is_some() as usize);
                     assert_eq!(fields(text, ".vpci_irq_base"), ["108"]);
@@ -524,7 +545,10 @@ mod tests {
         assert!(rx.contains("\t\t.architecture = JAILHOUSE_ARM64,\n"), "{rx}");
         assert!(rx.contains("\t.cpus = { 0b100 },"));
         assert!(rx.contains("/* uart1 */ {\n\t\t\t.phys_start = 0xff010000,\n\t\t\t.virt_start = 0xff010000,"), "{rx}");
-        assert!(rx.contains("/* RAM */ {\n\t\t\t.phys_start = 0x74000000,\n\t\t\t.virt_start = 0x20000000,\n\t\t\t.size = 0x4000000,"), "{rx}");
+        assert!(
+            rx.contains("/* RAM */ {\n\t\t\t.phys_start = 0x74000000,\n\t\t\t.virt_start = 0x20000000,\n\t\t\t.size = 0x4000000,"),
+            "{rx}"
+        );
         assert!(rx.contains("/* communication region */ {\n\t\t\t.virt_start = 0x24000000,\n\t\t\t.size = 0x1000,"));
         assert!(rx.contains("/* ivshmem state table */ {\n\t\t\t.phys_start = 0x7c1ff000,\n\t\t\t.virt_start = 0x241ff000,"));
         assert!(rx.contains("/* ivshmem read/write section */ {\n\t\t\t.phys_start = 0x7c200000,\n\t\t\t.virt_start = 0x24200000,\n\t\t\t.size = 0x1001000,"));
@@ -543,7 +567,8 @@ mod tests {
             let e = cells(&sys(&ZCU104, c)).unwrap_err().to_string();
             assert!(e.contains("mainline Jailhouse has no cache colouring"), "{e}");
         }
-        let s = System::new(Hypervisor::Jailhouse, &ivc_proto::platform::QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i")).unwrap();
+        let s = System::new(Hypervisor::Jailhouse, &ivc_proto::platform::QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i"))
+            .unwrap();
         assert!(cells(&s).unwrap_err().to_string().contains("Linux root cell"));
     }
 

@@ -3,9 +3,11 @@
 //! [`System`] describes a whole cell the way Bao's `config.c` does: the VMs with their core,
 //! memory, devices and interrupts, the shared region, the cache colours. It is built from one
 //! board description ([`Platform`]) and one configuration name, checked ([`System::check`]), and
-//! only then written out in a hypervisor's own format ([`bao`], [`xen`]).
+//! only then written out in a hypervisor's own format ([`bao`], [`xen`], [`jailhouse`], [`sel4`]).
 
 pub mod bao;
+pub mod jailhouse;
+pub mod sel4;
 pub mod xen;
 
 use crate::names::{Configuration, Hypervisor};
@@ -309,6 +311,8 @@ impl System {
 fn doorbell_irq(h: Hypervisor) -> u32 {
     match h {
         Hypervisor::Xen => vm::xen::EVTCHN_PPI,
+        Hypervisor::Jailhouse => vm::jailhouse::DOORBELL_IRQ,
+        Hypervisor::Sel4 => vm::sel4::CROSSVM_IRQ,
         _ => vm::bao::IPC_IRQ,
     }
 }
@@ -354,9 +358,9 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
     let files: Vec<(&str, String)> = match hyp {
         Hypervisor::Bao => vec![("config.c", bao::config_c(&sys)?)],
         Hypervisor::Xen => xen::files(&sys, opts.xen_colouring)?,
-        other => {
-            bail!("generating {other} configurations is not implemented yet (available: bao, xen)")
-        }
+        Hypervisor::Jailhouse => jailhouse::files(&sys)?,
+        Hypervisor::Sel4 => sel4::files(&sys)?,
+        Hypervisor::Baremetal => bail!("baremetal has no configuration to generate"),
     };
     if !opts.force && std::fs::read_dir(&out)?.next().is_some() {
         bail!("{} is not empty: pass --force to write into it", opts.out.display());
