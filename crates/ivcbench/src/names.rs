@@ -13,9 +13,9 @@ pub enum Hypervisor {
     Bao,
     /// Xen, dom0less: on the QEMU testbed, Debian's Xen 4.17 arm64 package.
     Xen,
-    /// Jailhouse (guest backend not implemented yet).
+    /// Jailhouse: non-root cells with an ivshmem device (boards only; configs by `ivcbench config`).
     Jailhouse,
-    /// seL4 with the CAmkES VMM (guest backend not implemented yet).
+    /// seL4 with the CAmkES VMM: the cross-VM connector (boards only; configs by `ivcbench config`).
     Sel4,
 }
 
