@@ -124,6 +124,14 @@ fn checked(path: &Path, capture: Capture) -> Result<Capture> {
 /// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
 /// configuration's name.
 fn check_supported(spec: &RunSpec) -> Result<()> {
+    if matches!(spec.hypervisor, Hypervisor::Jailhouse | Hypervisor::Sel4) {
+        bail!(
+            "{h} cannot run on the QEMU testbed (it needs its own system on a board): generate the cell with \
+             `ivcbench config --hypervisor {h} --experiment {} --platform zcu104` (docs/{h}.md) and capture it with `--target serial`",
+            spec.config,
+            h = spec.hypervisor
+        );
+    }
     if spec.hypervisor == Hypervisor::Xen && spec.platform.name != "qemu-virt" {
         bail!(
             "xen runs on the qemu-virt testbed only; for {} generate the boot files with `ivcbench config --hypervisor xen --platform {}`",
