@@ -262,9 +262,6 @@ fn boot_bao(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> {
     let Some(bao) = &spec.bao else {
         bail!("bao runs from a bao.bin you build: pass --bao PATH (docs/bao.md: `ivcbench config --hypervisor bao --platform qemu-virt`, then Bao's make)")
     };
-    if spec.platform.name != "qemu-virt" {
-        bail!("bao runs on the qemu-virt testbed only; for {} use `ivcbench config --hypervisor bao --platform {}`", spec.platform.name, spec.platform.name);
-    }
     let mut image = std::fs::read(bao).with_context(|| format!("reading the Bao image {}", bao.display()))?;
     let roles = build::patch_roles(&mut image, |role| {
         let mut p = cell_params(spec, role)?;
@@ -290,8 +287,13 @@ fn boot_bao(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> {
     std::fs::write(&img, &image)?;
     let rx_console = rx_console_path(capture);
     let mut c = std::process::Command::new(qemu::binary());
-    c.args(["-machine", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a53", "-smp", "4", "-m", "4096"])
-        .args(["-display", "none", "-monitor", "none", "-serial", "stdio", "-serial"])
+    match qemu::machine(spec.platform.name)?.0 {
+        // Bao's qemu-aarch64-virt platform has 4 GiB of RAM from 0x40000000.
+        "virt" => c.args(["-machine", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a53", "-smp", "4", "-m", "4096"]),
+        // Bao's zcu102/zcu104 platform, entered at EL2 on the ZynqMP model as TF-A enters it.
+        m => c.args(["-machine", &format!("{m},virtualization=on"), "-m", "2048", "-audio", "none"]),
+    };
+    c.args(["-display", "none", "-monitor", "none", "-serial", "stdio", "-serial"])
         .arg(format!("file:{}", rx_console.display()))
         .arg("-kernel")
         .arg(&img)

@@ -73,7 +73,6 @@ extern "Rust" {
 pub(crate) extern "C" fn rt_primary_main(dtb: usize, el: u64) -> ! {
     boot::set_entry_el(el as u8);
     psci::set_conduit(if el == 2 { psci::Conduit::Smc } else { psci::Conduit::Hvc });
-    uart::init();
     // SAFETY: `ivc_main` is defined exactly once by the app through `entry!`, with this signature.
     unsafe { ivc_main(dtb) }
 }

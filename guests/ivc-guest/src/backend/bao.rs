@@ -12,7 +12,7 @@ use core::arch::asm;
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{Params, Role};
 use ivc_proto::vm::bao::{EVENT, HC_IPC, IPC_ID, IPC_IRQ};
-use ivc_rt::{cpu, gic, irq, uart, PLATFORM};
+use ivc_rt::{cpu, gic, irq, PLATFORM};
 
 pub struct Bao;
 
@@ -25,11 +25,7 @@ impl Backend for Bao {
     const COMMON_COUNTER: bool = true;
 
     fn init(role: Role) {
-        match role {
-            Role::Rx => uart::set_base(PLATFORM.uart2_base.unwrap_or(PLATFORM.uart_base)),
-            Role::Interf => uart::set_base(0),
-            Role::Tx | Role::All => {}
-        }
+        super::console_per_vm(role);
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();

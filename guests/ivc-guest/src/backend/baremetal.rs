@@ -5,7 +5,7 @@
 use super::Backend;
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{flag, Params, Role};
-use ivc_rt::{cpu, gic, irq, psci, PLATFORM};
+use ivc_rt::{cpu, gic, irq, psci, uart, PLATFORM};
 
 /// SGI used as the doorbell.
 const DOORBELL_SGI: u32 = 1;
@@ -21,6 +21,8 @@ impl Backend for Baremetal {
     const COMMON_COUNTER: bool = true;
 
     fn init(_role: Role) {
+        // The one console (board UART, or Xen's vpl011 for each domU).
+        uart::init();
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();

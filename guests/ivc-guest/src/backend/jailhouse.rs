@@ -17,7 +17,7 @@ use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{Params, Role};
 use ivc_proto::platform::Gic;
 use ivc_proto::vm::jailhouse::{self as jh, comm};
-use ivc_rt::{cpu, gic, irq, uart, PLATFORM};
+use ivc_rt::{cpu, gic, irq, PLATFORM};
 
 pub struct Jailhouse;
 
@@ -111,11 +111,7 @@ impl Backend for Jailhouse {
     const COMMON_COUNTER: bool = true;
 
     fn init(role: Role) {
-        match role {
-            Role::Rx => uart::set_base(PLATFORM.uart2_base.unwrap_or(PLATFORM.uart_base)),
-            Role::Interf => uart::set_base(0),
-            Role::Tx | Role::All => {}
-        }
+        super::console_per_vm(role);
         let magic: [u8; 6] = comm_read(comm::SIGNATURE);
         if magic != comm::MAGIC {
             panic!(

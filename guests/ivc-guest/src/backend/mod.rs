@@ -24,6 +24,8 @@ pub use sel4::Sel4 as Active;
 
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{Params, Role};
+#[cfg(any(feature = "bao", feature = "jailhouse", feature = "sel4"))]
+use ivc_rt::{uart, PLATFORM};
 
 /// A hypervisor's inter-VM mechanism, as the apps use it.
 pub trait Backend {
@@ -55,4 +57,16 @@ pub fn control(shared: *mut u8) -> &'static ControlBlock {
     // cacheable, inner shareable) for the life of the guest and which is at least SHMEM_SIZE
     // long; the control block is only ever accessed through its atomics, by tx and rx.
     unsafe { &*(shared as *const ControlBlock) }
+}
+
+/// The console of a VM that owns one of the board's UARTs: tx the first, rx the second, the
+/// interferer none (two VMs on one UART would break each other's record lines). Nothing may touch
+/// a UART before this: under a hypervisor the VM owns only its own.
+#[cfg(any(feature = "bao", feature = "jailhouse", feature = "sel4"))]
+pub fn console_per_vm(role: Role) {
+    match role {
+        Role::Rx => uart::set_base(PLATFORM.uart2_base.unwrap_or(PLATFORM.uart_base)),
+        Role::Interf => uart::set_base(0),
+        Role::Tx | Role::All => uart::init(),
+    }
 }

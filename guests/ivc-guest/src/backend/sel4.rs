@@ -12,7 +12,7 @@ use super::Backend;
 use ivc_proto::layout::ControlBlock;
 use ivc_proto::params::{Params, Role};
 use ivc_proto::vm::sel4;
-use ivc_rt::{cpu, gic, irq, uart, PLATFORM};
+use ivc_rt::{cpu, gic, irq, PLATFORM};
 
 pub struct Sel4;
 
@@ -64,11 +64,7 @@ impl Backend for Sel4 {
     const COMMON_COUNTER: bool = true;
 
     fn init(role: Role) {
-        match role {
-            Role::Rx => uart::set_base(PLATFORM.uart2_base.unwrap_or(PLATFORM.uart_base)),
-            Role::Interf => uart::set_base(0),
-            Role::Tx | Role::All => {}
-        }
+        super::console_per_vm(role);
         // The VMM's virtual GIC sits at the board's distributor and CPU-interface addresses.
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();

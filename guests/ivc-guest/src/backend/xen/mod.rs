@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
 use hypercall as hc;
 use ivc_proto::layout::{ControlBlock, SHMEM_SIZE};
 use ivc_proto::params::{flag, Params, Role};
-use ivc_rt::{gic, irq, semihosting, timer, PLATFORM};
+use ivc_rt::{gic, irq, semihosting, timer, uart, PLATFORM};
 
 /// The PPI Xen raises for pending events.
 const EVTCHN_PPI: u32 = ivc_proto::vm::xen::EVTCHN_PPI;
@@ -90,6 +90,8 @@ impl Backend for Xen {
     const COMMON_COUNTER: bool = true;
 
     fn init(_role: Role) {
+        // The one console (board UART, or Xen's vpl011 for each domU).
+        uart::init();
         // PLATFORM is Xen's guest view (ivc_proto::vm::view): vGIC and vpl011 at Xen's addresses.
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
