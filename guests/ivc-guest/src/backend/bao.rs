@@ -10,9 +10,9 @@
 use super::Backend;
 use core::arch::asm;
 use ivc_proto::layout::ControlBlock;
-use ivc_proto::params::{Params, Role};
+use ivc_proto::params::Role;
 use ivc_proto::vm::bao::{EVENT, HC_IPC, IPC_ID, IPC_IRQ};
-use ivc_rt::{cpu, gic, irq, PLATFORM};
+use ivc_rt::{gic, irq, PLATFORM};
 
 pub struct Bao;
 
@@ -29,17 +29,6 @@ impl Backend for Bao {
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();
-    }
-
-    fn start_peers(_p: &Params) {
-        panic!("the bao image runs one role per VM; the host must patch role tx, rx or interf");
-    }
-
-    fn finish(_p: &Params) -> ! {
-        // A VM cannot stop the board or the other VMs; it idles, and the host stops at the end record.
-        loop {
-            cpu::wait_for_interrupt();
-        }
     }
 
     fn setup_tx() -> *mut u8 {

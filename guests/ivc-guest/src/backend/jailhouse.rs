@@ -14,10 +14,10 @@ use super::Backend;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use ivc_proto::ivshmem::{self, reg, ConfigSpace};
 use ivc_proto::layout::ControlBlock;
-use ivc_proto::params::{Params, Role};
+use ivc_proto::params::Role;
 use ivc_proto::platform::Gic;
 use ivc_proto::vm::jailhouse::{self as jh, comm};
-use ivc_rt::{cpu, gic, irq, PLATFORM};
+use ivc_rt::{gic, irq, PLATFORM};
 
 pub struct Jailhouse;
 
@@ -133,17 +133,6 @@ impl Backend for Jailhouse {
         gic::init_distributor(gic);
         gic::init_cpu();
         irq::enable();
-    }
-
-    fn start_peers(_p: &Params) {
-        panic!("the jailhouse image runs one role per cell; the host must patch role tx, rx or interf");
-    }
-
-    fn finish(_p: &Params) -> ! {
-        // A cell cannot stop the others; it idles until the root cell destroys it.
-        loop {
-            cpu::wait_for_interrupt();
-        }
     }
 
     fn setup_tx() -> *mut u8 {

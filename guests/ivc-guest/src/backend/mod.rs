@@ -36,10 +36,18 @@ pub trait Backend {
 
     /// Brings up what `role` needs on the first core: interrupt controller, console.
     fn init(role: Role);
-    /// With the all-in-one image (`Role::All`), starts rx and the interferer on their cores.
-    fn start_peers(p: &Params);
-    /// Ends the run after tx's end record: power off (the QEMU testbed) or idle (a board).
-    fn finish(p: &Params) -> !;
+    /// With the all-in-one image (`Role::All`), starts rx and the interferer on their cores. A
+    /// backend with one VM per role has no all-in-one image.
+    fn start_peers(_p: &Params) {
+        panic!("the {} image runs one role per VM; the host must patch role tx, rx or interf", Self::NAME);
+    }
+    /// Ends the run after tx's end record: power off (the QEMU testbed) or idle. By default it
+    /// idles: a VM cannot stop the board or the other VMs, and the host stops at the end record.
+    fn finish(_p: &Params) -> ! {
+        loop {
+            ivc_rt::cpu::wait_for_interrupt();
+        }
+    }
     /// Sets up tx's side (mapping, doorbell) and returns the shared region's start.
     fn setup_tx() -> *mut u8;
     /// Sets up rx's side; `on_doorbell` runs in rx's interrupt handler for every doorbell (its argument

@@ -10,9 +10,9 @@
 
 use super::Backend;
 use ivc_proto::layout::ControlBlock;
-use ivc_proto::params::{Params, Role};
+use ivc_proto::params::Role;
 use ivc_proto::vm::sel4;
-use ivc_rt::{cpu, gic, irq, PLATFORM};
+use ivc_rt::{gic, irq, PLATFORM};
 
 pub struct Sel4;
 
@@ -69,16 +69,6 @@ impl Backend for Sel4 {
         gic::init_distributor(PLATFORM.gic);
         gic::init_cpu();
         irq::enable();
-    }
-
-    fn start_peers(_p: &Params) {
-        panic!("the sel4 image runs one role per VM; the host must patch role tx, rx or interf");
-    }
-
-    fn finish(_p: &Params) -> ! {
-        loop {
-            cpu::wait_for_interrupt();
-        }
     }
 
     fn setup_tx() -> *mut u8 {
