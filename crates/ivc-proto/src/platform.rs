@@ -29,6 +29,9 @@ pub struct Llc {
     pub size: u64,
     pub ways: u64,
     pub line: u64,
+    /// Way size of the L1 data cache: a colouring that must not split an L1 way between colours
+    /// (Bao's) takes this as its granule instead of a page.
+    pub l1d_way: u64,
 }
 
 /// Page size that colouring works in.
@@ -38,6 +41,11 @@ impl Llc {
     /// Page colours: pages whose lines map to disjoint cache sets (way size / page size).
     pub const fn colours(&self) -> u64 {
         self.size / self.ways / PAGE
+    }
+
+    /// Colours when each colour is a granule of `granule` bytes (at least a page) per way.
+    pub const fn colours_of(&self, granule: u64) -> u64 {
+        self.size / self.ways / if granule > PAGE { granule } else { PAGE }
     }
 }
 
@@ -100,7 +108,7 @@ pub const QEMU_VIRT: Platform = Platform {
     shmem_base: 0x4400_0000,
     interf_base: 0x4200_0000,
     // QEMU models no cache; the geometry is the ZynqMP's, so that configurations match the boards'.
-    llc: Llc { size: 1 << 20, ways: 16, line: 64 },
+    llc: Llc { size: 1 << 20, ways: 16, line: 64, l1d_way: 8 << 10 },
     counter_hz: 62_500_000,
     role_cores: [0, 1, 2],
     vm_ram: (0x4000_0000, 0x0400_0000),
@@ -122,7 +130,7 @@ pub const ZCU104: Platform = Platform {
     cores: 4,
     shmem_base: 0x2400_0000,
     interf_base: 0x2200_0000,
-    llc: Llc { size: 1 << 20, ways: 16, line: 64 },
+    llc: Llc { size: 1 << 20, ways: 16, line: 64, l1d_way: 8 << 10 },
     counter_hz: 100_000_000,
     role_cores: [0, 1, 2],
     vm_ram: (0x2000_0000, 0x0400_0000),

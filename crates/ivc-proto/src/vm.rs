@@ -75,7 +75,7 @@ pub mod xen {
 /// call HC_IPC, x1 = the caller's IPC object index, x2 = the event (an index into the receiver's
 /// list of IPC interrupts); x0 returns 0 on success.
 pub mod bao {
-    /// SMCCC fast call, 64-bit, owner 6 (vendor hypervisor), function 1 (HC_IPC).
+    /// SMCCC fast call, SMC32 convention, owner 6 (vendor hypervisor), function 1 (HC_IPC).
     pub const HC_IPC: u64 = 0x8600_0001;
     /// The one IPC object: tx's and rx's index of it.
     pub const IPC_ID: u64 = 0;

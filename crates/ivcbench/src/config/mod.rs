@@ -126,6 +126,17 @@ pub fn colour_plan(n: u32, hypcol: bool) -> (Colours, Colours, Option<Colours>) 
     (Colours::range(first, half - 1), Colours::range(half, n - 1), hyp)
 }
 
+/// How many colours `hyp` makes of the board's last-level cache. Xen and Jailhouse colour by
+/// page: way size / 4 KiB (16 on the ZynqMP's L2). Bao makes each colour an L1 way wide (8 KiB
+/// on the Cortex-A53), so that no L1 set spans two colours: 8 on the same L2, and a colour mask
+/// bit above that is ignored by Bao (an interferer on colours 8-15 would be uncoloured).
+pub fn colour_count(hyp: Hypervisor, board: &Platform) -> u32 {
+    match hyp {
+        Hypervisor::Bao => board.llc.colours_of(board.llc.l1d_way) as u32,
+        _ => board.llc.colours() as u32,
+    }
+}
+
 /// The ivc_proto view of a hypervisor.
 pub fn hyp_of(h: Hypervisor) -> Hyp {
     match h {
@@ -146,7 +157,7 @@ impl System {
         );
         let view = vm::view(hyp_of(hyp), *board);
         let s = config.suffix;
-        let colours = s.col.then(|| colour_plan(board.llc.colours() as u32, s.hypcol));
+        let colours = s.col.then(|| colour_plan(colour_count(hyp, board), s.hypcol));
         let mut roles = vec![Role::Tx, Role::Rx];
         if s.interf {
             roles.push(Role::Interf);
@@ -252,7 +263,7 @@ impl System {
     }
 
     fn check_colours(&self, fail: &dyn Fn(String) -> Result<()>) -> Result<()> {
-        let n = self.board.llc.colours();
+        let n = colour_count(self.hypervisor, self.board) as u64;
         let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
         let mut sets: Vec<(String, Colours)> = self.vms.iter().filter_map(|v| v.colours.map(|c| (v.role.name().to_string(), c))).collect();
         sets.extend(self.shmem_colours.map(|c| ("the shared region".to_string(), c)));
@@ -416,6 +427,12 @@ mod tests {
         assert_eq!(ZCU104.llc.colours(), 16);
         let (txrx, interf, hyp) = colour_plan(16, true);
         assert_eq!((txrx.0, interf.0, hyp.unwrap().0), (0x00FC, 0xFF00, 0x0003));
+        // Bao's colours are L1-way wide: 8 on the same cache, all of them inside Bao's mask.
+        assert_eq!(colour_count(Hypervisor::Bao, &ZCU104), 8);
+        let s = sys(Hypervisor::Bao, &ZCU104, "notif+interf+col+hypcol");
+        let used = s.vms.iter().filter_map(|v| v.colours).chain(s.hyp_colours).fold(0, |m, c| m | c.0);
+        assert_eq!(used, 0xFF);
+        assert_eq!((s.vms[0].colours.unwrap().0, s.vms[2].colours.unwrap().0, s.hyp_colours.unwrap().0), (0x0E, 0xF0, 0x01));
         let s = sys(Hypervisor::Bao, &ZCU104, "notif+interf+col+hypcol");
         assert_eq!(s.vms[0].colours, s.vms[1].colours);
         assert_eq!(s.vms[2].colours.unwrap().0 & s.vms[0].colours.unwrap().0, 0);
@@ -448,16 +465,20 @@ mod tests {
 
     #[test]
     fn colours_that_break_isolation_are_rejected() {
-        let mut s = sys(Hypervisor::Bao, &ZCU104, "notif+interf+col+hypcol");
+        let mut s = sys(Hypervisor::Xen, &ZCU104, "notif+interf+col+hypcol");
         s.vms[2].colours = Some(Colours(0x0180));
         let e = s.check().unwrap_err().to_string();
         assert!(e.contains("interf's colours {7,8} overlap tx's {2,3,4,5,6,7}"), "{e}");
         let mut s = sys(Hypervisor::Bao, &ZCU104, "notif+interf+col+hypcol");
         s.hyp_colours = Some(Colours(0x0004));
         assert!(s.check().unwrap_err().to_string().contains("+hypcol promises they are disjoint"));
-        let mut s = sys(Hypervisor::Bao, &ZCU104, "notif+col");
+        let mut s = sys(Hypervisor::Xen, &ZCU104, "notif+col");
         s.vms[0].colours = Some(Colours(1 << 16));
         assert!(s.check().unwrap_err().to_string().contains("not a non-empty subset of the 16 colours"));
+        // Bao ignores mask bits above its 8 colours: a colour there would silently mean "all".
+        let mut s = sys(Hypervisor::Bao, &ZCU104, "notif+interf+col");
+        s.vms[2].colours = Some(Colours(0xFF00));
+        assert!(s.check().unwrap_err().to_string().contains("not a non-empty subset of the 8 colours"));
     }
 
     #[test]
