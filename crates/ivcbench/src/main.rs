@@ -38,8 +38,15 @@ enum Command {
     /// Generate the hypervisor configuration of one matrix cell (Bao's config.c; Xen's dom0less
     /// device-tree fragment and U-Boot script for a board), with the role images it names.
     Config(ConfigArgs),
-    /// Run one configuration, capture its console to experiments/comm/... and print a summary.
+    /// Run one configuration (or, with --matrix, every missing one of an experiment) on QEMU or a
+    /// board's serial console, capture its console to experiments/comm/... and print a summary.
     Run(RunArgs),
+    /// Write LAVA job definitions (YAML) for matrix cells: deploy, boot, start the guest, and a
+    /// `monitors` test whose pattern matches the guests' `ivcbench-result:` lines.
+    Lava(LavaArgs),
+    /// Turn a LAVA job's log (YAML) into the seed's capture file, so that farm results go into
+    /// the same reports.
+    ImportLava(ImportLavaArgs),
     /// Decode existing captures and print their summaries; exits non-zero on any damage.
     Summary {
         /// Capture files (e.g. experiments/comm/notif/baremetal).
@@ -86,6 +93,61 @@ struct ConfigArgs {
     /// State that your Xen build has LLC cache colouring (upstream 4.20+; Debian's 4.17 has not).
     #[arg(long)]
     xen_colouring: bool,
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct LavaArgs {
+    /// Hypervisors to write jobs for (repeat the flag).
+    #[arg(long = "hypervisor", value_enum, required = true)]
+    hypervisors: Vec<Hypervisor>,
+    /// The cell (e.g. notif+interf); with --matrix, the experiment alone (every configuration).
+    #[arg(long = "experiment", value_parser = parse_configuration)]
+    config: Configuration,
+    /// Write a job for every configuration of the experiment (those a board can give).
+    #[arg(long)]
+    matrix: bool,
+    #[arg(long, default_value = "zcu104")]
+    platform: String,
+    /// LAVA device type [default: the platform's name].
+    #[arg(long)]
+    device_type: Option<String>,
+    /// Where each cell's boot image is served; {hypervisor} and {experiment} (the cell) are
+    /// replaced, e.g. https://files.example/ivcbench/{hypervisor}/{experiment}/boot.bin.
+    #[arg(long)]
+    kernel_url: String,
+    /// A U-Boot command of the boot action (repeat the flag, in order) [default: `tftp
+    /// {KERNEL_ADDR} {KERNEL}`, `go {KERNEL_ADDR}`].
+    #[arg(long = "boot-command")]
+    boot_commands: Vec<String>,
+    /// Job and test timeout.
+    #[arg(long, default_value = "30min", value_parser = parse_duration)]
+    timeout: Duration,
+    #[arg(long, default_value = "public")]
+    visibility: String,
+    /// Directory for the jobs: <OUT>/<experiment>/<hypervisor><suffix>.yaml.
+    #[arg(long, default_value = "lava-jobs")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ImportLavaArgs {
+    /// The job's log as LAVA keeps it (the YAML `output.yaml`, from the job page or `lavacli jobs logs --raw`).
+    log: PathBuf,
+    /// LAVA job id, for the metadata [default: the log's file name].
+    #[arg(long)]
+    job: Option<String>,
+    /// The cell's hypervisor [default: as the capture's header says].
+    #[arg(long, value_enum)]
+    hypervisor: Option<Hypervisor>,
+    /// The cell [default: as the capture's header says].
+    #[arg(long, value_parser = parse_configuration)]
+    experiment: Option<Configuration>,
+    /// Root of the captures.
+    #[arg(long, default_value = "experiments/comm")]
+    out: PathBuf,
+    /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
 }
@@ -145,10 +207,12 @@ fn parse_freq(s: &str) -> Result<u64> {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Target {
     /// QEMU `virt`, started and stopped by ivcbench.
     Qemu,
+    /// A real board's serial console (--port), booted by you or by --power-cmd.
+    Serial,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -159,14 +223,36 @@ enum Mode {
 
 #[derive(Args)]
 struct RunArgs {
-    #[arg(long, value_enum)]
-    hypervisor: Hypervisor,
+    /// The hypervisor; with --matrix, give it once per hypervisor to walk [default with --matrix:
+    /// baremetal and xen on qemu, all five on serial].
+    #[arg(long = "hypervisor", value_enum)]
+    hypervisors: Vec<Hypervisor>,
     /// Experiment and configuration: notif, notif+interf, notif+col, notif+interf+col,
-    /// notif+interf+col+hypcol, transfer, transfer+interf.
+    /// notif+interf+col+hypcol, transfer, transfer+interf. With --matrix, the experiment alone.
     #[arg(long, value_parser = Configuration::parse)]
     experiment: Configuration,
     #[arg(long, value_enum, default_value = "qemu")]
     target: Target,
+    /// serial: tx's console (the capture), e.g. /dev/ttyUSB1.
+    #[arg(long)]
+    port: Option<String>,
+    /// serial: rx's console, when rx has a UART of its own; written raw to <capture>.rx.
+    #[arg(long)]
+    rx_port: Option<String>,
+    /// serial: line speed of the port(s).
+    #[arg(long, default_value_t = 115200)]
+    baud: u32,
+    /// Walk every missing cell (hypervisor x configuration) of the experiment, telling you which
+    /// configuration to boot next (or running --power-cmd); run it again to resume. Done cells
+    /// are kept; a partial capture is moved aside to <capture>.partial and its cell run again.
+    #[arg(long)]
+    matrix: bool,
+    /// serial: a command that powers on or resets the board into the cell's configuration, run
+    /// with `sh -c` once the ports are open; `{hypervisor}`, `{experiment}` (the cell, e.g.
+    /// notif+interf) and `{platform}` are replaced (also in IVCBENCH_HYPERVISOR,
+    /// IVCBENCH_EXPERIMENT, IVCBENCH_PLATFORM).
+    #[arg(long)]
+    power_cmd: Option<String>,
     #[arg(long, default_value = "qemu-virt")]
     platform: String,
     /// Samples to record (notif: in all; transfer: per mode and buffer size) [default: notif 200, transfer 50].
@@ -235,17 +321,26 @@ struct RunArgs {
     /// Longest console silence once the run has started (e.g. 60s).
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     idle_timeout: Duration,
-    /// Longest wait for the guest's start prompt.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    boot_timeout: Duration,
+    /// Longest wait for the guest's start prompt [default: 60s on qemu, 10min on serial, where a
+    /// person may be booting the board].
+    #[arg(long, value_parser = parse_duration)]
+    boot_timeout: Option<Duration>,
 }
 
 impl RunArgs {
+    /// The one run asked for (without --matrix).
     fn spec(&self) -> Result<RunSpec> {
+        let [hypervisor] = self.hypervisors[..] else {
+            bail!("give one --hypervisor (several are for --matrix)");
+        };
+        self.spec_for(hypervisor, self.experiment)
+    }
+
+    fn spec_for(&self, hypervisor: Hypervisor, config: Configuration) -> Result<RunSpec> {
         let Some(platform) = platform::by_name(&self.platform) else {
             bail!("unknown platform `{}` (known: qemu-virt, zcu104, zcu102)", self.platform);
         };
-        let default_samples = match self.experiment.experiment {
+        let default_samples = match config.experiment {
             ivc_proto::params::Experiment::Notif => 200,
             ivc_proto::params::Experiment::Transfer => 50,
         };
@@ -283,7 +378,7 @@ impl RunArgs {
             }
         }
         if self.histogram {
-            if self.experiment.experiment != ivc_proto::params::Experiment::Notif {
+            if config.experiment != ivc_proto::params::Experiment::Notif {
                 bail!("--histogram is for notif; transfer records a few samples per buffer size");
             }
             p.flags |= flag::HISTOGRAM;
@@ -294,15 +389,19 @@ impl RunArgs {
         if self.no_rx_icache_inv {
             p.flags &= !flag::RX_INV_ICACHE;
         }
+        let boot_timeout = self.boot_timeout.unwrap_or(match self.target {
+            Target::Qemu => Duration::from_secs(60),
+            Target::Serial => Duration::from_secs(600),
+        });
         Ok(RunSpec {
-            hypervisor: self.hypervisor,
-            config: self.experiment,
+            hypervisor,
+            config,
             platform,
             params: p,
             out_root: self.out.clone(),
             force: self.force,
             clock: if self.realtime { Clock::RealTime } else { Clock::Icount(self.icount_shift) },
-            boot_timeout: self.boot_timeout,
+            boot_timeout,
             idle_timeout: self.idle_timeout,
             progress: true,
             xen: self.xen.clone(),
@@ -352,9 +451,20 @@ fn real_main() -> Result<()> {
                 println!("{}", f.display());
             }
         }
-        Command::Run(args) => {
-            let spec = args.spec()?;
-            print_outcome(&run::run(&spec)?)?;
+        Command::Run(args) => run_command(&args)?,
+        Command::Lava(a) => lava_command(&a)?,
+        Command::ImportLava(a) => {
+            let opts = ivcbench::lava::ImportOptions {
+                out_root: a.out,
+                force: a.force,
+                job: a.job,
+                hypervisor: a.hypervisor,
+                config: a.experiment,
+            };
+            let imported = ivcbench::lava::import(&a.log, &opts)?;
+            let tx = imported.capture.run("tx").context("no tx run")?;
+            print!("{}", report::summary(tx, ivcbench::serial::TESTBED)?);
+            println!("  capture {} (from {})", imported.path.display(), a.log.display());
         }
         Command::Summary { captures } => {
             let mut failed = 0;
@@ -399,6 +509,102 @@ fn real_main() -> Result<()> {
         }
         Command::Demo { out } => demo(out)?,
     }
+    Ok(())
+}
+
+/// `lava`: a job definition per cell.
+fn lava_command(a: &LavaArgs) -> Result<()> {
+    if platform::by_name(&a.platform).is_none() {
+        bail!("unknown platform `{}` (known: {})", a.platform, platform::ALL.map(|p| p.name).join(", "));
+    }
+    let configs = if a.matrix {
+        if a.config.suffix != ivcbench::names::Suffix::default() {
+            bail!("--matrix writes every configuration of an experiment: give `--experiment {}`", a.config.experiment.name());
+        }
+        report::status::configurations(a.config.experiment)
+            .into_iter()
+            .map(|suffix| Configuration { experiment: a.config.experiment, suffix })
+            .collect()
+    } else {
+        vec![a.config]
+    };
+    let opts = ivcbench::lava::JobOptions {
+        device_type: a.device_type.clone().unwrap_or_else(|| a.platform.clone()),
+        platform: a.platform.clone(),
+        kernel_url: a.kernel_url.clone(),
+        boot_commands: if a.boot_commands.is_empty() { ivcbench::lava::default_boot_commands() } else { a.boot_commands.clone() },
+        timeout_minutes: (a.timeout.as_secs().div_ceil(60)).max(1) as u32,
+        visibility: a.visibility.clone(),
+    };
+    for &h in &a.hypervisors {
+        for &c in &configs {
+            if let Some(why) = ivcbench::matrix::board_refusal(h, c) {
+                eprintln!("ivcbench: skipped {h}/{c}: {why}");
+                continue;
+            }
+            let path = ivcbench::lava::job_path(&a.out, h, c);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(&path, ivcbench::lava::job(h, c, &opts)).with_context(|| format!("writing {}", path.display()))?;
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// `run`: one cell, or the matrix, on QEMU or a board's serial console.
+fn run_command(args: &RunArgs) -> Result<()> {
+    let ports = match (args.target, &args.port) {
+        (Target::Serial, Some(port)) => {
+            Some(ivcbench::serial::Ports { tx: port.clone(), rx: args.rx_port.clone(), baud: args.baud, power_cmd: args.power_cmd.clone() })
+        }
+        (Target::Serial, None) => bail!("--target serial needs --port (tx's console, e.g. /dev/ttyUSB1)"),
+        (Target::Qemu, _) => {
+            if args.port.is_some() || args.rx_port.is_some() || args.power_cmd.is_some() {
+                bail!("--port, --rx-port and --power-cmd are for --target serial (QEMU is started by ivcbench)");
+            }
+            None
+        }
+    };
+    let run_one = |spec: &RunSpec| match &ports {
+        Some(p) => ivcbench::serial::run(spec, p),
+        None => run::run(spec),
+    };
+    if !args.matrix {
+        return print_outcome(&run_one(&args.spec()?)?);
+    }
+    if args.experiment.suffix != ivcbench::names::Suffix::default() {
+        bail!("--matrix walks every configuration of an experiment: give `--experiment {}`", args.experiment.experiment.name());
+    }
+    let hypervisors = match (args.hypervisors.is_empty(), args.target) {
+        (false, _) => args.hypervisors.clone(),
+        (true, Target::Qemu) => vec![Hypervisor::Baremetal, Hypervisor::Xen],
+        (true, Target::Serial) => Hypervisor::ALL.to_vec(),
+    };
+    let walk = ivcbench::matrix::Walk {
+        out_root: args.out.clone(),
+        experiment: args.experiment.experiment,
+        hypervisors,
+        platform: args.platform.clone(),
+        redo_done: args.force,
+        person_boots: args.target == Target::Serial && args.power_cmd.is_none(),
+    };
+    let refusal = |spec: &RunSpec| match args.target {
+        Target::Qemu => run::refusal(spec),
+        Target::Serial => ivcbench::matrix::board_refusal(spec.hypervisor, spec.config),
+    };
+    let done = ivcbench::matrix::walk(
+        &walk,
+        |h, c| args.spec_for(h, c),
+        refusal,
+        |spec| {
+            let o = run_one(spec)?;
+            print_outcome(&o)?;
+            Ok(o)
+        },
+    )?;
+    print!("{}", done.table());
     Ok(())
 }
 

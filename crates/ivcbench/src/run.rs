@@ -10,7 +10,7 @@ use crate::qemu::{self, Clock};
 use crate::xen;
 use anyhow::{anyhow, bail, Context, Result};
 use ivc_proto::capture::{self, Capture, PROMPT, START_KEY, TAG};
-use ivc_proto::params::{flag, Fault, Params, Role};
+use ivc_proto::params::{flag, Experiment, Fault, Params, Role};
 use ivc_proto::platform::Platform;
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Read, Write};
@@ -82,9 +82,12 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let t0 = Instant::now();
     let what = format!("{}/{}", spec.hypervisor, spec.config);
     eprintln!("ivcbench: running {what} on QEMU ({qemu_version}); capturing to {}", path.display());
+    let early = Meta { spec, cmd: &cmd, started, wall: Duration::ZERO, qemu_version: &qemu_version, placement: &boot.placement, machine };
+    // Until the run ends, the metadata says the capture is partial: a run killed on the way
+    // (Ctrl-C, a lost machine) leaves it marked so.
+    let _ = write_meta(&path, &early, Some(&anyhow!("{INTERRUPTED}")));
     let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start, boot.stays_up);
-    let wall = t0.elapsed();
-    let meta = Meta { spec, cmd: &cmd, started, wall, qemu_version: &qemu_version, placement: &boot.placement, machine };
+    let meta = Meta { spec, cmd: &cmd, started, wall: t0.elapsed(), qemu_version: &qemu_version, placement: &boot.placement, machine };
     // The metadata must not hide why a run failed (a full disk fails both).
     if let Err(e) = write_meta(&path, &meta, console.as_ref().err()) {
         eprintln!("ivcbench: warning: could not write the metadata beside {}: {e:#}", path.display());
@@ -95,12 +98,15 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
 
     let bytes = std::fs::read(&path)?;
     let capture = checked(&path, capture::decode_lenient(&bytes))?;
-    Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(machine), wall })
+    Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(machine), wall: meta.wall })
 }
+
+/// What the metadata of a run that has not finished says, until it does.
+pub const INTERRUPTED: &str = "the run did not finish (in progress, or interrupted): the capture is partial";
 
 /// The capture must end with a whole tx run. Earlier runs of a guest that restarted are kept in
 /// the file and named in a warning; damage anywhere else is an error with its line.
-fn checked(path: &Path, capture: Capture) -> Result<Capture> {
+pub(crate) fn checked(path: &Path, capture: Capture) -> Result<Capture> {
     let last = capture.runs.iter().rposition(|r| r.header.role == "tx");
     let Some(last) = last else { bail!("{}: no tx run in the capture", path.display()) };
     // Damage that counts: unattributed lines, the last tx run, and every other role's runs.
@@ -119,6 +125,11 @@ fn checked(path: &Path, capture: Capture) -> Result<Capture> {
         );
     }
     Ok(capture)
+}
+
+/// Why this cell cannot run on the QEMU testbed, if it cannot (for the matrix, which skips it).
+pub fn refusal(spec: &RunSpec) -> Option<String> {
+    check_supported(spec).err().map(|e| e.to_string())
 }
 
 /// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
@@ -322,13 +333,49 @@ pub fn rx_console_path(capture: &Path) -> PathBuf {
     capture.with_file_name(name)
 }
 
-/// What the reader thread reports.
-enum Event {
+/// What a console reader thread reports.
+pub(crate) enum Event {
     Data(Vec<u8>),
     Eof,
 }
 
-fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunSpec, what: &str, start: &[u8], stays_up: bool) -> Result<()> {
+/// Reads `from` on a thread of its own and sends what arrives, so that the watch loop can time
+/// out on silence whatever the source (QEMU's stdout, a serial port).
+pub(crate) fn reader(mut from: impl Read + Send + 'static) -> mpsc::Receiver<Event> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) => {
+                    let _ = tx.send(Event::Eof);
+                    break;
+                }
+                // A serial port's read times out when nothing comes; that is not the end.
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted) => continue,
+                Err(_) => {
+                    let _ = tx.send(Event::Eof);
+                    break;
+                }
+                Ok(n) => {
+                    if tx.send(Event::Data(buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+fn capture_console(
+    cmd: &mut std::process::Command,
+    file: &mut File,
+    spec: &RunSpec,
+    what: &str,
+    start: &[u8],
+    stays_up: bool,
+) -> Result<()> {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
     let result = watch(&mut child, file, spec, what, start, stays_up);
@@ -355,38 +402,125 @@ fn capture_console(cmd: &mut std::process::Command, file: &mut File, spec: &RunS
 }
 
 fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_bytes: &[u8], stays_up: bool) -> Result<()> {
-    let mut out = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match out.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(Event::Eof);
-                    break;
-                }
-                Ok(n) => {
-                    if tx.send(Event::Data(buf[..n].to_vec())).is_err() {
-                        break;
-                    }
-                }
+    let events = reader(child.stdout.take().expect("stdout is piped"));
+    let stdin = child.stdin.as_mut().expect("stdin is piped");
+    match watch_console(&events, stdin, file, spec, what, start_bytes)? {
+        Ended::EndRecord => {
+            if !stays_up {
+                wait_exit(child);
             }
+            Ok(())
         }
-    });
+        Ended::Closed { prompted, last_line, .. } => {
+            let status = child.wait()?;
+            bail!(
+                "QEMU exited ({status}) before tx's end record{}; last console line: {last_line:?}",
+                if prompted { "" } else { " (the guest never printed its start prompt)" }
+            );
+        }
+    }
+}
 
+/// How a watched console ended, when it did not fail.
+pub(crate) enum Ended {
+    /// tx's end record arrived (and was written to disk).
+    EndRecord,
+    /// The source closed first (QEMU exited, the port went away).
+    Closed { prompted: bool, last_line: String },
+}
+
+/// Samples received so far, of those expected (header `n` times the groups the run has).
+struct Progress {
+    decoder: capture::Decoder,
+    lines: usize,
+    expected_groups: u64,
+    checked_header: bool,
+}
+
+impl Progress {
+    fn new(spec: &RunSpec) -> Self {
+        let p = &spec.params;
+        let groups = match spec.config.experiment {
+            Experiment::Notif => 1,
+            Experiment::Transfer => {
+                let modes = [flag::MODE_POLLING, flag::MODE_INTERRUPT].iter().filter(|m| p.flags & **m != 0).count();
+                (modes as u32 * p.buffers.count_ones()) as u64
+            }
+        };
+        Progress { decoder: capture::Decoder::default(), lines: 0, expected_groups: groups, checked_header: false }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        self.lines += 1;
+        self.decoder.line(self.lines, line);
+    }
+
+    fn tx(&self) -> Option<&capture::Run> {
+        self.decoder.capture().runs.iter().rev().find(|r| r.header.role == "tx")
+    }
+
+    /// `(received, expected)`; expected is 0 until tx's header has come.
+    fn samples(&self) -> (u64, u64) {
+        match self.tx() {
+            Some(r) => (r.groups.iter().map(|g| g.count).sum(), r.header.samples * self.expected_groups),
+            None => (0, 0),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.samples() {
+            (_, 0) => "no samples yet".to_string(),
+            (got, of) => format!("{got} of {of} samples"),
+        }
+    }
+
+    /// Once tx's header is in: it must be the cell being captured (a board may run another one).
+    fn check_header(&mut self, spec: &RunSpec) -> Result<()> {
+        let Some(h) = self.tx().map(|r| &r.header).filter(|h| !h.experiment.is_empty()) else { return Ok(()) };
+        if self.checked_header {
+            return Ok(());
+        }
+        let got = format!("{}/{}{}", h.hypervisor, h.experiment, h.config);
+        let want = format!("{}/{}", spec.hypervisor, spec.config);
+        if got != want {
+            bail!("the guest runs {got}, but this run captures {want}: boot the images of {want}, or name the cell the board runs");
+        }
+        self.checked_header = true;
+        Ok(())
+    }
+}
+
+/// Watches a console: writes every byte to `file` as it arrives, answers every start prompt
+/// with `start_bytes` on `input`, and stops at tx's end record; fails on a guest or hypervisor
+/// panic and on silence (`boot_timeout` before the prompt, `idle_timeout` after it). Shared by
+/// the QEMU and serial targets.
+pub(crate) fn watch_console(
+    events: &mpsc::Receiver<Event>,
+    input: &mut dyn Write,
+    file: &mut File,
+    spec: &RunSpec,
+    what: &str,
+    start_bytes: &[u8],
+) -> Result<Ended> {
     let mut line = Vec::new();
     let mut last_line = String::new();
     let mut prompted = false;
     let mut hypervisor_panic: Option<String> = None;
-    let mut records = 0u64;
+    let mut progress = Progress::new(spec);
     let mut bytes = 0u64;
     let start = Instant::now();
     let mut last_data = Instant::now();
     let mut last_progress = Instant::now();
     let tty = std::io::stderr().is_terminal();
+    let newline = |shown: bool| {
+        if spec.progress && tty && shown {
+            eprintln!();
+        }
+    };
+    let mut shown = false;
     loop {
         let limit = if prompted { spec.idle_timeout } else { spec.boot_timeout };
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        match events.recv_timeout(Duration::from_millis(200)) {
             Ok(Event::Data(d)) => {
                 // Raw bytes reach the disk before anything looks at them.
                 file.write_all(&d).context("writing the capture")?;
@@ -402,12 +536,12 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                                 eprintln!("ivcbench: {what}: the guest restarted and prompts again; starting it again");
                             }
                             prompted = true;
-                            let stdin = child.stdin.as_mut().expect("stdin is piped");
-                            stdin.write_all(start_bytes).and_then(|_| stdin.flush()).context("sending the start key to the guest")?;
+                            input.write_all(start_bytes).and_then(|_| input.flush()).context("sending the start key to the guest")?;
                             line.clear();
                         }
                         continue;
                     }
+                    progress.line(&line);
                     let text = String::from_utf8_lossy(&line).trim_end().to_string();
                     line.clear();
                     if text.contains("ivc-guest panic") || text.contains("ivc-guest exception") {
@@ -424,17 +558,12 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                         }
                     }
                     if let Some(at) = text.find(TAG) {
-                        records += 1;
+                        progress.check_header(spec)?;
                         let mut f = text[at + TAG.len()..].split(' ');
                         if let (Some("tx"), Some(_), Some("E")) = (f.next(), f.next(), f.next()) {
                             file.sync_all()?;
-                            if !stays_up {
-                                wait_exit(child);
-                            }
-                            if spec.progress && tty {
-                                eprintln!();
-                            }
-                            return Ok(());
+                            newline(shown);
+                            return Ok(Ended::EndRecord);
                         }
                     }
                     if !text.is_empty() {
@@ -443,22 +572,18 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
                 }
             }
             Ok(Event::Eof) => {
-                if spec.progress && tty {
-                    eprintln!();
-                }
-                let status = child.wait()?;
-                bail!(
-                    "QEMU exited ({status}) before tx's end record{}; last console line: {last_line:?}",
-                    if prompted { "" } else { " (the guest never printed its start prompt)" }
-                );
+                newline(shown);
+                return Ok(Ended::Closed { prompted, last_line });
             }
             Err(_) => {}
         }
         if last_data.elapsed() > limit {
+            newline(shown);
             if prompted {
                 bail!(
-                    "the guest stopped answering: no console output for {} s (last line: {last_line:?}); raise --idle-timeout for slow runs",
-                    limit.as_secs()
+                    "the guest stopped answering: no console output for {} s after {} (last line: {last_line:?}); raise --idle-timeout for slow runs",
+                    limit.as_secs(),
+                    progress.describe()
                 );
             }
             bail!(
@@ -468,9 +593,10 @@ fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_b
         }
         if spec.progress && last_progress.elapsed() > Duration::from_secs(2) {
             last_progress = Instant::now();
-            let msg = format!("ivcbench: {what}: {:>4} s, {} records, {} KiB", start.elapsed().as_secs(), records, bytes / 1024);
+            let msg = format!("ivcbench: {what}: {:>4} s, {}, {} KiB", start.elapsed().as_secs(), progress.describe(), bytes / 1024);
             if tty {
                 eprint!("\r{msg}");
+                shown = true;
             } else if start.elapsed().as_secs() % 10 < 2 {
                 eprintln!("{msg}");
             }
@@ -500,29 +626,53 @@ struct Meta<'a> {
 }
 
 fn write_meta(capture: &Path, m: &Meta, error: Option<&anyhow::Error>) -> Result<()> {
-    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let cmdline: Vec<String> =
         std::iter::once(m.cmd.get_program()).chain(m.cmd.get_args()).map(|a| a.to_string_lossy().into_owned()).collect();
-    let meta = serde_json::json!({
-        "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "hypervisor": m.spec.hypervisor.name(),
-        "configuration": m.spec.config.to_string(),
-        "platform": m.spec.platform.name,
+    let target = serde_json::json!({
         "target": "qemu",
         "emulated": true,
         "testbed": m.spec.clock.testbed(m.machine),
         "placement": m.placement,
         "qemu": { "version": m.qemu_version, "command": cmdline },
-        "start_unix": secs(m.started),
-        "end_unix": secs(m.started + m.wall),
-        "wall_seconds": m.wall.as_secs_f64(),
-        // false: the run failed and the capture holds what arrived before (kept, never parsed as whole).
-        "complete": error.is_none(),
-        "error": error.map(|e| format!("{e:#}")),
     });
+    write_meta_json(capture, m.spec, m.started, m.wall, error, target)
+}
+
+/// Writes `<capture>.meta.json`: what every run records, with the target's own fields.
+pub(crate) fn write_meta_json(
+    capture: &Path,
+    spec: &RunSpec,
+    started: SystemTime,
+    wall: Duration,
+    error: Option<&anyhow::Error>,
+    target: serde_json::Value,
+) -> Result<()> {
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut meta = serde_json::json!({
+        "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "hypervisor": spec.hypervisor.name(),
+        "configuration": spec.config.to_string(),
+        "platform": spec.platform.name,
+    });
+    if let (Some(m), serde_json::Value::Object(t)) = (meta.as_object_mut(), target) {
+        m.extend(t);
+    }
+    if let Some(m) = meta.as_object_mut() {
+        m.insert("start_unix".into(), secs(started).into());
+        m.insert("end_unix".into(), secs(started + wall).into());
+        m.insert("wall_seconds".into(), wall.as_secs_f64().into());
+        // false: the run failed and the capture holds what arrived before (kept, never parsed as whole).
+        m.insert("complete".into(), error.is_none().into());
+        m.insert("error".into(), error.map(|e| format!("{e:#}")).into());
+    }
+    std::fs::write(meta_path(capture), serde_json::to_string_pretty(&meta)? + "\n")?;
+    Ok(())
+}
+
+/// `<capture>.meta.json`.
+pub fn meta_path(capture: &Path) -> PathBuf {
     let mut name = capture.as_os_str().to_owned();
     name.push(".meta.json");
-    std::fs::write(PathBuf::from(name), serde_json::to_string_pretty(&meta)? + "\n")?;
-    Ok(())
+    PathBuf::from(name)
 }

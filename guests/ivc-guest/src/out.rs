@@ -1,9 +1,10 @@
 //! The guest's side of the capture: record streams on the console, the start prompt, units.
 
 use crate::backend::{Active, Backend};
+use core::fmt::Display;
 use core::fmt::Write;
-use ivc_proto::capture::{Encoder, PROMPT, START_KEY, VERSION};
-use ivc_proto::histogram::{bucket, BUCKETS};
+use ivc_proto::capture::{Encoder, PROMPT, RESULT_PREFIX, START_KEY, VERSION};
+use ivc_proto::histogram::{bounds, bucket, BUCKETS};
 use ivc_proto::params::{flag, Params};
 use ivc_rt::{console, counter, timer, uart, PLATFORM};
 
@@ -31,6 +32,29 @@ pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
     s.header(&[("mode", &if p.has(flag::HISTOGRAM) { "histogram" } else { "raw" })]);
     s.header_done();
     s
+}
+
+/// One result as a single line that a board farm can match (LAVA's `monitors` action, see
+/// docs/lava.md): `test_case_id` only in `[a-z0-9_]`, because LAVA turns anything else into `_`.
+/// Printed before the end record, which farms and ivcbench take as the end of the run.
+pub fn result(id: &dyn Display, measurement: &dyn Display, units: &str, pass: bool) {
+    let verdict = if pass { "pass" } else { "fail" };
+    let mut c = console::lock();
+    let _ = write!(c, "{RESULT_PREFIX}test_case_id={id} measurement={measurement} units={units} result={verdict}\r\n");
+}
+
+/// A number with two decimals, from hundredths.
+pub struct Centi(pub u64);
+
+impl Display for Centi {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// Counter ticks as nanoseconds (rounded down).
+pub fn ns(ticks: u64) -> u64 {
+    (ticks as u128 * 1_000_000_000 / counter::freq().max(1) as u128) as u64
 }
 
 /// Counter ticks in `ns` nanoseconds.
@@ -79,6 +103,8 @@ pub struct Histograms {
     counts: &'static mut [[u32; BUCKETS]; 2],
     min: [u64; 2],
     max: [u64; 2],
+    sum: [u64; 2],
+    n: u64,
     pub lost: u64,
 }
 
@@ -94,7 +120,7 @@ impl Histograms {
         for c in counts.iter_mut() {
             c.fill(0);
         }
-        Histograms { counts, min: [u64::MAX; 2], max: [0; 2], lost: 0 }
+        Histograms { counts, min: [u64::MAX; 2], max: [0; 2], sum: [0; 2], n: 0, lost: 0 }
     }
 
     pub fn add(&mut self, cols: &[u64; 2]) {
@@ -102,7 +128,30 @@ impl Histograms {
             self.counts[c][bucket(v)] += 1;
             self.min[c] = self.min[c].min(v);
             self.max[c] = self.max[c].max(v);
+            self.sum[c] = self.sum[c].wrapping_add(v);
         }
+        self.n += 1;
+    }
+
+    /// Column `c`'s summary in nanoseconds: min, median (its bucket's midpoint, within 1.6%), mean,
+    /// max (each rounded down); `None` without samples.
+    pub fn summary(&self, c: usize) -> Option<[u64; 4]> {
+        if self.n == 0 {
+            return None;
+        }
+        let half = self.n.div_ceil(2);
+        let mut seen = 0u64;
+        let mut median = self.max[c];
+        for (i, &k) in self.counts[c].iter().enumerate() {
+            seen += k as u64;
+            if seen >= half {
+                let (low, width) = bounds(i);
+                median = (low + width / 2).clamp(self.min[c], self.max[c]);
+                break;
+            }
+        }
+        let mean = (self.sum[c] as u128 * 1_000_000_000 / (counter::freq().max(1) as u128 * self.n as u128)) as u64;
+        Some([ns(self.min[c]), ns(median), mean, ns(self.max[c])])
     }
 
     /// The `Y` and `B` records of both columns.

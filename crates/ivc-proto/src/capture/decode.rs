@@ -476,6 +476,12 @@ impl Decoder {
         }
     }
 
+    /// What has been decoded so far, open runs included (headers appear once a run's first
+    /// record after them has come): for progress shown while a capture arrives.
+    pub fn capture(&self) -> &Capture {
+        &self.capture
+    }
+
     pub fn finish(mut self) -> Capture {
         // Records still waiting for their continuation were cut off.
         let folded = core::mem::take(&mut self.folded);

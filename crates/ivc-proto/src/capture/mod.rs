@@ -20,7 +20,7 @@ pub mod decode;
 
 pub use encode::{Encoder, LineBuf};
 #[cfg(feature = "alloc")]
-pub use decode::{decode, decode_lenient, Capture, DecodeError, ErrorKind, Group, Header, Histogram, Run};
+pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run};
 
 /// Marks a record line; the digit is the format version.
 pub const TAG: &str = "@ivc1 ";
@@ -30,6 +30,10 @@ pub const VERSION: u32 = 1;
 pub const PROMPT: &str = "Press 's' to start";
 /// The key that starts a run, as in the seed.
 pub const START_KEY: u8 = b's';
+/// Starts tx's one-line summary of each result, printed before its end record for board farms
+/// (LAVA's `monitors` test action): `ivcbench-result: test_case_id=<id> measurement=<number>
+/// units=<unit> result=pass|fail`. Untagged, so the decoder passes over it like console noise.
+pub const RESULT_PREFIX: &str = "ivcbench-result: ";
 /// No record line is longer than this (tag to CRC), so that consoles which fold long lines
 /// (Xen folds guest output at about 120 characters) leave records whole.
 pub const MAX_LINE: usize = 100;

@@ -13,7 +13,9 @@ pub fn run(p: &Params) {
     let mut s = out::stream("tx", p, "rtt,oneway");
     let timeout = out::ticks(p.timeout_ns);
     let mut gap = out::Gap::new(p);
-    let mut hist = p.has(flag::HISTOGRAM).then(out::Histograms::take);
+    // Counted in every mode: the summary lines for farms come from it; histogram mode prints it.
+    let mut hist = out::Histograms::take();
+    let histogram_mode = p.has(flag::HISTOGRAM);
     for i in 0..p.warmups as u64 + p.samples as u64 {
         if p.fault == Fault::ResetGuest && i == p.warmups as u64 + p.fault_at as u64 {
             reset_once();
@@ -36,14 +38,14 @@ pub fn run(p: &Params) {
                 // handler_ts was stored before ack (release), so it belongs to this sample.
                 let entry = ctl.rx.handler_ts.load(Relaxed);
                 let cols = [t1 - t0, entry.wrapping_sub(t0)];
-                match hist.as_mut() {
-                    Some(h) => h.add(&cols),
-                    None => s.sample(&cols),
+                hist.add(&cols);
+                if !histogram_mode {
+                    s.sample(&cols);
                 }
             } else {
-                match hist.as_mut() {
-                    Some(h) => h.lost += 1,
-                    None => s.lost(),
+                hist.lost += 1;
+                if !histogram_mode {
+                    s.lost();
                 }
             }
         }
@@ -51,11 +53,27 @@ pub fn run(p: &Params) {
     }
     ctl.tx.done.store(1, Release);
     // Every sample, warm-ups included, rang once; rx counts the ones it acknowledged.
-    if let Some(h) = hist {
-        h.emit(&mut s);
+    s.flush();
+    summary(&hist);
+    if histogram_mode {
+        hist.emit(&mut s);
     }
     let sent = p.warmups as u64 + p.samples as u64;
     s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
+}
+
+/// The result lines for farms: round trip (and one-way, where tx and rx read one counter) min,
+/// median, mean and max in ns, and the lost count, which fails the run when not 0.
+fn summary(h: &out::Histograms) {
+    let cols: &[(usize, &str)] = if Active::COMMON_COUNTER { &[(0, "rtt"), (1, "oneway")] } else { &[(0, "rtt")] };
+    for &(c, name) in cols {
+        if let Some(v) = h.summary(c) {
+            for (stat, x) in ["min", "median", "mean", "max"].iter().zip(v) {
+                out::result(&format_args!("notif_{name}_{stat}"), &x, "ns", true);
+            }
+        }
+    }
+    out::result(&"notif_lost", &h.lost, "samples", h.lost == 0);
 }
 
 /// `Fault::ResetGuest`: reset the machine, unless the mark says this guest already did.

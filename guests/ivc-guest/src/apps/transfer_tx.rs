@@ -39,27 +39,65 @@ pub fn run(p: &Params) {
     let modes = [(Mode::Polling, flag::MODE_POLLING, "polling"), (Mode::Interrupt, flag::MODE_INTERRUPT, "interrupt")];
     let sizes = BUFFER_SIZES.iter().enumerate().filter(|(i, _)| p.buffers & (1 << i) != 0).map(|(_, &b)| b);
     let mut first_group = true;
+    let mut summaries = [("", 0, Tally::default()); 2 * BUFFER_SIZES.len()];
+    let mut ngroups = 0;
     for (mode, _, name) in modes.into_iter().filter(|m| p.has(m.1)) {
         for buf in sizes.clone() {
             s.group(&[("mode", &name), ("buf", &buf), ("total", &p.transfer_total)]);
+            let mut tally = Tally::default();
             for k in 0..p.warmups + p.samples {
                 let damage = first_group && p.fault == Fault::CorruptChunk && k == p.warmups + p.fault_at;
                 let outcome = sample(ctl, data, mode, buf, p.transfer_total, timeout, &mut seq, damage);
                 if k >= p.warmups {
                     match outcome {
-                        Outcome::Done(t) => s.sample(&[t]),
-                        Outcome::Lost => s.lost(),
-                        Outcome::Corrupt => s.corrupt(),
+                        Outcome::Done(t) => {
+                            s.sample(&[t]);
+                            tally.good += 1;
+                            tally.ticks += t;
+                        }
+                        Outcome::Lost => {
+                            s.lost();
+                            tally.bad += 1;
+                        }
+                        Outcome::Corrupt => {
+                            s.corrupt();
+                            tally.bad += 1;
+                        }
                     }
                 }
                 gap.sleep();
             }
             first_group = false;
+            summaries[ngroups] = (name, buf, tally);
+            ngroups += 1;
         }
     }
     ctl.tx.done.store(1, Release);
+    // The result lines for farms come after the last samples and before the end record.
+    s.flush();
+    for (mode, buf, t) in &summaries[..ngroups] {
+        summary(mode, *buf, p.transfer_total, t);
+    }
     let (verified, bad) = (ctl.rx.verified.load(Acquire), ctl.rx.bad.load(Acquire));
     s.end(&[("chunks", &seq), ("verified", &verified), ("bad", &bad)]);
+}
+
+/// One group's good samples and their time, and the samples lost or found corrupt.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    good: u64,
+    ticks: u64,
+    bad: u64,
+}
+
+/// `transfer_<mode>_<buffer>`: MiB/s over the group's good samples (bytes moved / time taken),
+/// failed when any sample was lost or corrupt.
+fn summary(mode: &str, buf: u64, total: u64, t: &Tally) {
+    let (size, unit) = if buf >= 1 << 20 { (buf >> 20, "m") } else { (buf >> 10, "k") };
+    let id = format_args!("transfer_{mode}_{size}{unit}");
+    // Hundredths of MiB/s: bytes * freq * 100 / (ticks * 2^20).
+    let centi = (t.good as u128 * total as u128 * counter::freq() as u128 * 100).checked_div(t.ticks as u128 * (1 << 20)).unwrap_or(0);
+    out::result(&id, &out::Centi(centi as u64), "MiB/s", t.bad == 0 && t.good > 0);
 }
 
 /// One sample: `total` bytes in chunks of `buf`. `damage` injects `Fault::CorruptChunk` into its

@@ -1,0 +1,261 @@
+//! Board farms through LAVA: job definitions for matrix cells, and job logs back into captures.
+//!
+//! A job deploys a cell's boot image, boots it with U-Boot up to the guest's start prompt, sends
+//! `s` (an `interactive` test, as a person would), then a `monitors` test records one LAVA result
+//! per `ivcbench-result:` line that tx prints before its end record. The job's log keeps every
+//! console line, so `import-lava` rebuilds the seed's capture file from it and farm runs go into
+//! the same reports as the others. docs/lava.md walks through it.
+
+use crate::names::{Configuration, Hypervisor};
+use crate::run;
+use anyhow::{anyhow, bail, Context, Result};
+use ivc_proto::capture::{self, Capture, PROMPT, RESULT_PREFIX};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Matched once the start key went out: tx's first header record, printed once per run.
+pub const STARTED: &str = "@ivc1 tx 0 H ";
+/// The monitor starts at tx's second header record (the first is taken by the interactive
+/// test's success match, and LAVA needs a start string that comes after it).
+pub const MONITOR_START: &str = "@ivc1 tx 1 H ";
+/// tx's end record: after every result line.
+pub const MONITOR_END: &str = "@ivc1 tx [0-9]+ E ";
+
+/// LAVA's monitor pattern for the guests' result lines (Python `re` syntax, which LAVA uses):
+/// the named groups are the ones LAVA reads.
+pub fn monitor_pattern() -> String {
+    format!(
+        "{RESULT_PREFIX}test_case_id=(?P<test_case_id>[a-z0-9_]+) measurement=(?P<measurement>[0-9.]+) units=(?P<units>[A-Za-z/]+) result=(?P<result>pass|fail)"
+    )
+}
+
+/// How the jobs deploy and boot a cell: lab-specific, so all of it can be set.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    /// LAVA's device type (e.g. `zcu104`).
+    pub device_type: String,
+    /// Platform the images were built for (`zcu104`, `zcu102`).
+    pub platform: String,
+    /// Where the boot image is served; `{hypervisor}`, `{experiment}` (the cell) are replaced.
+    pub kernel_url: String,
+    /// U-Boot commands that load and enter the boot image (LAVA substitutes `{KERNEL_ADDR}`,
+    /// `{KERNEL}`, `{SERVER_IP}`, ...; ivcbench `{hypervisor}` and `{experiment}`).
+    pub boot_commands: Vec<String>,
+    /// Job timeout in minutes (a million notifications at 10 ms take almost three hours).
+    pub timeout_minutes: u32,
+    /// `visibility:` of the jobs.
+    pub visibility: String,
+}
+
+/// The default U-Boot commands: fetch the boot image over TFTP and jump to it (a bare-metal
+/// image, Bao's `bao.bin`); Xen needs its own (docs/lava.md).
+pub fn default_boot_commands() -> Vec<String> {
+    vec!["tftp {KERNEL_ADDR} {KERNEL}".into(), "go {KERNEL_ADDR}".into()]
+}
+
+/// A YAML single-quoted scalar: no escapes but `''`, so patterns keep their backslashes.
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn fill(s: &str, h: Hypervisor, c: Configuration) -> String {
+    s.replace("{hypervisor}", h.name()).replace("{experiment}", &c.to_string())
+}
+
+/// The job definition of one cell.
+pub fn job(h: Hypervisor, c: Configuration, o: &JobOptions) -> String {
+    let mut y = String::new();
+    let cell = format!("{h}{}", c.suffix);
+    let _ = writeln!(y, "# LAVA job for the ivcbench cell {h}/{c} on {} (written by `ivcbench lava`).", o.platform);
+    let _ = writeln!(y, "# Import its log with: ivcbench import-lava <job log> --job <id>");
+    let _ = writeln!(y, "device_type: {}", q(&o.device_type));
+    let _ = writeln!(y, "job_name: {}", q(&format!("ivcbench {h} {c} {}", o.platform)));
+    let _ = writeln!(y, "priority: medium");
+    let _ = writeln!(y, "visibility: {}", q(&o.visibility));
+    let _ = writeln!(y, "metadata:");
+    for (k, v) in [
+        ("hypervisor", h.name().to_string()),
+        ("experiment", c.to_string()),
+        ("platform", o.platform.clone()),
+        ("capture", format!("{}/{cell}", c.experiment.name())),
+    ] {
+        let _ = writeln!(y, "  ivcbench.{k}: {}", q(&v));
+    }
+    let _ = writeln!(y, "timeouts:");
+    let _ = writeln!(y, "  job: {{minutes: {}}}", o.timeout_minutes);
+    let _ = writeln!(y, "  action: {{minutes: {}}}", o.timeout_minutes);
+    let _ = writeln!(y, "  connection: {{minutes: 5}}");
+    let _ = writeln!(y, "actions:");
+    let _ = writeln!(y, "- deploy:");
+    let _ = writeln!(y, "    to: tftp");
+    let _ = writeln!(y, "    timeout: {{minutes: 10}}");
+    let _ = writeln!(y, "    kernel:");
+    let _ = writeln!(y, "      url: {}", q(&fill(&o.kernel_url, h, c)));
+    let _ = writeln!(y, "      type: image");
+    let _ = writeln!(y, "- boot:");
+    let _ = writeln!(y, "    method: u-boot");
+    let _ = writeln!(y, "    timeout: {{minutes: 10}}");
+    let _ = writeln!(y, "    commands:");
+    for cmd in &o.boot_commands {
+        let _ = writeln!(y, "    - {}", q(&fill(cmd, h, c)));
+    }
+    let _ = writeln!(y, "    # The guest waits for its start key; LAVA's boot ends at that prompt.");
+    let _ = writeln!(y, "    prompts:");
+    let _ = writeln!(y, "    - {}", q(PROMPT));
+    let _ = writeln!(y, "- test:");
+    let _ = writeln!(y, "    timeout: {{minutes: 2}}");
+    let _ = writeln!(y, "    interactive:");
+    let _ = writeln!(y, "    - name: ivcbench_start");
+    let _ = writeln!(y, "      prompts:");
+    let _ = writeln!(y, "      - {}", q(PROMPT));
+    let _ = writeln!(y, "      script:");
+    let _ = writeln!(y, "      # `s` starts the run, as in the seed; its first record says it started.");
+    let _ = writeln!(y, "      - name: start");
+    let _ = writeln!(y, "        command: s");
+    let _ = writeln!(y, "        wait_for_prompt: false");
+    let _ = writeln!(y, "        successes:");
+    let _ = writeln!(y, "        - message: {}", q(STARTED));
+    let _ = writeln!(y, "        failures:");
+    let _ = writeln!(y, "        - message: 'ivc-guest (panic|exception)'");
+    let _ = writeln!(y, "          exception: TestError");
+    let _ = writeln!(y, "- test:");
+    let _ = writeln!(y, "    timeout: {{minutes: {}}}", o.timeout_minutes);
+    let _ = writeln!(y, "    monitors:");
+    let _ = writeln!(
+        y,
+        "    - name: {}",
+        q(&format!("ivcbench_{}_{}{}", h.name(), c.experiment.name(), c.suffix.to_string().replace('+', "_")))
+    );
+    let _ = writeln!(y, "      start: {}", q(MONITOR_START));
+    let _ = writeln!(y, "      end: {}", q(MONITOR_END));
+    let _ = writeln!(y, "      pattern: {}", q(&monitor_pattern()));
+    y
+}
+
+/// Where a cell's job goes under `out`: `<experiment>/<hypervisor><suffix>.yaml`, as captures are named.
+pub fn job_path(out: &Path, h: Hypervisor, c: Configuration) -> PathBuf {
+    let mut p = c.capture_path(out, h).into_os_string();
+    p.push(".yaml");
+    PathBuf::from(p)
+}
+
+/// One entry of a LAVA job log (`output.yaml`: a list of `{dt, lvl, msg}`).
+#[derive(serde::Deserialize)]
+struct LogEntry {
+    lvl: String,
+    msg: serde_yaml_ng::Value,
+}
+
+/// The board's console from a LAVA job log: the `target` lines, in order, each ended with CR LF
+/// as the console sent it (LAVA logs lines without their ends).
+pub fn console_from_log(log: &[u8]) -> Result<Vec<u8>> {
+    let entries: Vec<LogEntry> =
+        serde_yaml_ng::from_slice(log).map_err(|e| anyhow!("not a LAVA job log (a YAML list of {{dt, lvl, msg}} entries): {e}"))?;
+    let mut out = Vec::new();
+    for e in entries.iter().filter(|e| e.lvl == "target") {
+        let line = match &e.msg {
+            serde_yaml_ng::Value::String(s) => s.clone(),
+            // A line that YAML reads as a number or a boolean is still console text.
+            serde_yaml_ng::Value::Number(n) => n.to_string(),
+            serde_yaml_ng::Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        out.extend_from_slice(line.trim_end_matches(['\r', '\n']).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(out)
+}
+
+/// What `import-lava` writes where.
+pub struct ImportOptions {
+    /// Root of the captures (`experiments/comm`).
+    pub out_root: PathBuf,
+    pub force: bool,
+    /// The LAVA job id, for the metadata [default: the log's file name].
+    pub job: Option<String>,
+    /// The cell, when the capture's own header should not name it.
+    pub hypervisor: Option<Hypervisor>,
+    pub config: Option<Configuration>,
+}
+
+pub struct Imported {
+    pub path: PathBuf,
+    pub capture: Capture,
+}
+
+/// Turns a LAVA job log into the seed's capture file (with its metadata) and decodes it.
+pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
+    let bytes = std::fs::read(log).with_context(|| format!("reading the LAVA job log {}", log.display()))?;
+    let console = console_from_log(&bytes).with_context(|| log.display().to_string())?;
+    if console.is_empty() {
+        bail!("{}: the job log has no target (console) lines", log.display());
+    }
+    let decoded = capture::decode_lenient(&console);
+    let header = decoded.run("tx").map(|r| r.header.clone());
+    let hypervisor = match (o.hypervisor, &header) {
+        (Some(h), _) => h,
+        (None, Some(h)) => Hypervisor::from_name(&h.hypervisor)
+            .ok_or_else(|| anyhow!("{}: the capture names hypervisor `{}`; pass --hypervisor", log.display(), h.hypervisor))?,
+        (None, None) => {
+            bail!("{}: no tx header in the job's console (did the guest start?); pass --hypervisor and --experiment", log.display())
+        }
+    };
+    let config = match (o.config, &header) {
+        (Some(c), _) => c,
+        (None, Some(h)) => Configuration::parse(&format!("{}{}", h.experiment, h.config))
+            .with_context(|| format!("{}: the capture's header names no known cell; pass --experiment", log.display()))?,
+        (None, None) => bail!("{}: no tx header in the job's console; pass --experiment", log.display()),
+    };
+    let path = config.capture_path(&o.out_root, hypervisor);
+    if path.exists() && !o.force {
+        bail!("{} already exists: pass --force to overwrite it", path.display());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, &console).with_context(|| format!("writing {}", path.display()))?;
+    let checked = run::checked(&path, decoded);
+    let job = o.job.clone().unwrap_or_else(|| log.file_stem().unwrap_or_default().to_string_lossy().into_owned());
+    let meta = serde_json::json!({
+        "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "hypervisor": hypervisor.name(),
+        "configuration": config.to_string(),
+        "platform": header.as_ref().map(|h| h.platform.clone()),
+        "target": format!("lava job {job}"),
+        "emulated": false,
+        "testbed": crate::serial::TESTBED,
+        "lava_log": log.display().to_string(),
+        "complete": checked.is_ok(),
+        "error": checked.as_ref().err().map(|e| format!("{e:#}")),
+    });
+    std::fs::write(run::meta_path(&path), serde_json::to_string_pretty(&meta)? + "\n")
+        .with_context(|| format!("writing the metadata beside {}", path.display()))?;
+    let capture = checked.with_context(|| format!("LAVA job {job}: the console is kept in {}", path.display()))?;
+    Ok(Imported { path, capture })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_quotes_keep_backslashes_and_double_quotes() {
+        assert_eq!(q(r"a\S 'b'"), r"'a\S ''b'''");
+        let v: String = serde_yaml_ng::from_str(&q(r"x\d+ 'y'")).unwrap();
+        assert_eq!(v, r"x\d+ 'y'");
+    }
+
+    #[test]
+    fn console_lines_come_from_target_entries_only() {
+        let log = br#"
+- {"dt": "2024-05-01T10:00:00.000000", "lvl": "info", "msg": "start: 1.1 tftp-deploy"}
+- {"dt": "2024-05-01T10:00:01.000000", "lvl": "target", "msg": "U-Boot 2023.01"}
+- {"dt": "2024-05-01T10:00:02.000000", "lvl": "input", "msg": "s\n"}
+- {"dt": "2024-05-01T10:00:02.100000", "lvl": "target", "msg": "42"}
+- {"dt": "2024-05-01T10:00:03.000000", "lvl": "results", "msg": {"case": "x", "result": "pass"}}
+"#;
+        assert_eq!(console_from_log(log).unwrap(), b"U-Boot 2023.01\r\n42\r\n");
+        assert!(console_from_log(b"not: [a list").is_err());
+    }
+}
