@@ -153,11 +153,11 @@ pub fn walk(
     );
     for (i, (h, c, spec)) in todo.into_iter().enumerate() {
         if w.person_boots {
-            eprintln!(
-                "ivcbench: cell {} of {total}: boot {h} with {c} on the board now (its files: `ivcbench config --hypervisor {h} --experiment {c} --platform {} --out DIR`, docs/boards.md)",
-                i + 1,
-                w.platform
-            );
+            let files = match h {
+                Hypervisor::Baremetal => format!("`ivcbench build --hypervisor baremetal --platform {}`", w.platform),
+                _ => format!("`ivcbench config --hypervisor {h} --experiment {c} --platform {} --out DIR`", w.platform),
+            };
+            eprintln!("ivcbench: cell {} of {total}: boot {h} with {c} on the board now (its files: {files}, docs/boards.md)", i + 1);
         } else {
             eprintln!("ivcbench: cell {} of {total}: {h}/{c}", i + 1);
         }
