@@ -153,10 +153,7 @@ pub fn walk(
     );
     for (i, (h, c, spec)) in todo.into_iter().enumerate() {
         if w.person_boots {
-            let files = match h {
-                Hypervisor::Baremetal => format!("`ivcbench build --hypervisor baremetal --platform {}`", w.platform),
-                _ => format!("`ivcbench config --hypervisor {h} --experiment {c} --platform {} --out DIR`", w.platform),
-            };
+            let files = format!("`ivcbench config --hypervisor {h} --experiment {c} --platform {} --out DIR`", w.platform);
             eprintln!("ivcbench: cell {} of {total}: boot {h} with {c} on the board now (its files: {files}, docs/boards.md)", i + 1);
         } else {
             eprintln!("ivcbench: cell {} of {total}: {h}/{c}", i + 1);

@@ -309,13 +309,42 @@ impl System {
 
     /// The parameters each role's image is patched with.
     pub fn params(&self, role: Role) -> Result<ivc_proto::params::Params> {
-        use ivc_proto::params::{flag, Params};
-        let mut p = Params { experiment: self.config.experiment, role, ..Params::DEFAULT };
-        if self.config.suffix.interf {
-            p.flags |= flag::INTERF;
-        }
-        p.with_config(&self.config.suffix.to_string()).context("configuration name too long for the parameter block")
+        cell_params(self.config, role)
     }
+}
+
+/// The default parameters of `config` for `role` (a board's run takes the defaults; the QEMU
+/// testbed patches its own).
+fn cell_params(config: Configuration, role: Role) -> Result<ivc_proto::params::Params> {
+    use ivc_proto::params::{flag, Params};
+    let mut p = Params { experiment: config.experiment, role, ..Params::DEFAULT };
+    if config.suffix.interf {
+        p.flags |= flag::INTERF;
+    }
+    p.with_config(&config.suffix.to_string()).context("configuration name too long for the parameter block")
+}
+
+/// baremetal has no hypervisor to configure: a cell is its one image (tx, rx and the interferer
+/// on cores 0, 1, 2), patched for the cell, and on a board the U-Boot script that boots it.
+fn baremetal_files(board: &Platform, config: Configuration) -> Result<Vec<(&'static str, String)>> {
+    if config.suffix.col {
+        bail!("baremetal {config}: there is no hypervisor to colour memory, so {} would run the uncoloured setup under a coloured name", config.suffix);
+    }
+    if board.name == "qemu-virt" {
+        return Ok(Vec::new());
+    }
+    let a = board.load_addr;
+    Ok(vec![(
+        "boot.cmd",
+        format!(
+            "# U-Boot script for the ivcbench cell {config} on {} without a hypervisor (tx core 0, rx core 1, interf core 2).\n\
+             # mkimage -A arm64 -T script -C none -d boot.cmd boot.scr; files from the SD card's first partition.\n\
+             fatload mmc 0 {a:#x} images/baremetal.bin\n\
+             # The image ignores the device tree; booti wants one, U-Boot's own will do.\n\
+             booti {a:#x} - ${{fdtcontroladdr}}\n",
+            board.name
+        ),
+    )])
 }
 
 /// The interrupt rx's doorbell arrives on.
@@ -364,6 +393,11 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
     // Absolute: Bao's build includes the images with `.incbin`, relative to its own directory.
     let out = opts.out.canonicalize().with_context(|| format!("resolving {}", opts.out.display()))?;
     let images = out.join("images");
+    if hyp == Hypervisor::Baremetal {
+        let files = baremetal_files(board, config)?;
+        let image = (images.join("baremetal.bin"), cell_params(config, Role::All)?);
+        return write_cell(opts, &out, files, opts.images.then(|| (hyp, vec![image])), board);
+    }
     let sys = System::new(hyp, board, config, &images)?;
     sys.check()?;
     let files: Vec<(&str, String)> = match hyp {
@@ -371,9 +405,25 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
         Hypervisor::Xen => xen::files(&sys, opts.xen_colouring)?,
         Hypervisor::Jailhouse => jailhouse::files(&sys)?,
         Hypervisor::Sel4 => sel4::files(&sys)?,
-        Hypervisor::Baremetal => bail!("baremetal has no configuration to generate"),
+        Hypervisor::Baremetal => unreachable!("handled above"),
     };
-    if !opts.force && std::fs::read_dir(&out)?.next().is_some() {
+    let images = match opts.images {
+        true => Some((hyp, sys.vms.iter().map(|vm| Ok((vm.image.clone(), sys.params(vm.role)?))).collect::<Result<Vec<_>>>()?)),
+        false => None,
+    };
+    write_cell(opts, &out, files, images, board)
+}
+
+/// Writes a cell's files into `out`, and the image built for `hyp` once per entry of `images`,
+/// patched with that entry's parameters.
+fn write_cell(
+    opts: &Options,
+    out: &Path,
+    files: Vec<(&str, String)>,
+    images: Option<(Hypervisor, Vec<(PathBuf, ivc_proto::params::Params)>)>,
+    board: &Platform,
+) -> Result<Vec<PathBuf>> {
+    if !opts.force && std::fs::read_dir(out)?.next().is_some() {
         bail!("{} is not empty: pass --force to write into it", opts.out.display());
     }
     let mut written = Vec::new();
@@ -382,15 +432,14 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push(path);
     }
-    if opts.images {
+    if let Some((hyp, images)) = images {
         let root = crate::build::project_root();
         let built = crate::build::build_image(&root, hyp, board.name)?;
         let image = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
-        std::fs::create_dir_all(&images)?;
-        for vm in &sys.vms {
+        std::fs::create_dir_all(out.join("images"))?;
+        for (path, params) in images {
             let mut bytes = image.clone();
-            crate::build::patch_params(&mut bytes, &sys.params(vm.role)?)?;
-            let path = vm.image.clone();
+            crate::build::patch_params(&mut bytes, &params)?;
             std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
             written.push(path);
         }
@@ -482,7 +531,20 @@ mod tests {
     }
 
     #[test]
-    fn baremetal_has_no_configuration() {
+    fn baremetal_cells_are_an_image_and_a_boot_script() {
+        let files = baremetal_files(&ZCU104, Configuration::parse("notif+interf").unwrap()).unwrap();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].1.contains("fatload mmc 0 0x20080000 images/baremetal.bin\n"), "{}", files[0].1);
+        assert!(files[0].1.contains("booti 0x20080000 - ${fdtcontroladdr}\n"), "{}", files[0].1);
+        assert!(baremetal_files(&QEMU_VIRT, Configuration::parse("notif").unwrap()).unwrap().is_empty());
+        let e = baremetal_files(&ZCU104, Configuration::parse("notif+col").unwrap()).unwrap_err().to_string();
+        assert!(e.contains("no hypervisor to colour memory"), "{e}");
+        let p = cell_params(Configuration::parse("transfer+interf").unwrap(), Role::All).unwrap();
+        assert!(p.has(ivc_proto::params::flag::INTERF) && p.config_str() == "+interf");
+    }
+
+    #[test]
+    fn baremetal_has_no_system() {
         let e = System::new(Hypervisor::Baremetal, &QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i")).unwrap_err();
         assert!(e.to_string().contains("no configuration to generate"));
     }
