@@ -153,7 +153,7 @@ impl System {
     pub fn new(hyp: Hypervisor, board: &'static Platform, config: Configuration, images: &Path) -> Result<System> {
         ensure!(
             hyp != Hypervisor::Baremetal,
-            "baremetal runs without a hypervisor: it has no configuration to generate (`ivcbench build` makes its image)"
+            "baremetal runs without a hypervisor: it has no VMs to describe (its cell is one image; see `generate`)"
         );
         let view = vm::view(hyp_of(hyp), *board);
         let s = config.suffix;
@@ -546,6 +546,6 @@ mod tests {
     #[test]
     fn baremetal_has_no_system() {
         let e = System::new(Hypervisor::Baremetal, &QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i")).unwrap_err();
-        assert!(e.to_string().contains("no configuration to generate"));
+        assert!(e.to_string().contains("no VMs to describe"));
     }
 }
