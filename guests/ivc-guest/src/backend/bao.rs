@@ -25,10 +25,7 @@ impl Backend for Bao {
     const COMMON_COUNTER: bool = true;
 
     fn init(role: Role) {
-        super::console_per_vm(role);
-        gic::init_distributor(PLATFORM.gic);
-        gic::init_cpu();
-        irq::enable();
+        super::init_vm(role);
     }
 
     fn setup_tx() -> *mut u8 {

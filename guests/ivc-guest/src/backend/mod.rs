@@ -78,3 +78,12 @@ pub fn console_per_vm(role: Role) {
         Role::Tx | Role::All => uart::init(),
     }
 }
+
+/// What a VM that owns a UART and sees its virtual GIC at the view's addresses needs first.
+#[cfg(any(feature = "bao", feature = "sel4"))]
+pub fn init_vm(role: Role) {
+    console_per_vm(role);
+    ivc_rt::gic::init_distributor(PLATFORM.gic);
+    ivc_rt::gic::init_cpu();
+    ivc_rt::irq::enable();
+}

@@ -64,11 +64,8 @@ impl Backend for Sel4 {
     const COMMON_COUNTER: bool = true;
 
     fn init(role: Role) {
-        super::console_per_vm(role);
         // The VMM's virtual GIC sits at the board's distributor and CPU-interface addresses.
-        gic::init_distributor(PLATFORM.gic);
-        gic::init_cpu();
-        irq::enable();
+        super::init_vm(role);
     }
 
     fn setup_tx() -> *mut u8 {
