@@ -12,5 +12,6 @@ pub mod names;
 pub mod qemu;
 pub mod report;
 pub mod run;
+pub mod testbed;
 pub mod serial;
 pub mod xen;
