@@ -1,7 +1,7 @@
-//! ivcbench host side, laid out as the workflow goes: [`build`] the guest images, [`names`] and
-//! configuration parameters, the generated hypervisor [`config`]urations, [`run`] them on a target ([`qemu`], or a board's
-//! [`serial`] console) capturing the console, cell by cell through the [`matrix`], or on a [`lava`] farm, and
-//! [`report`] on the captures.
+//! ivcbench host side, laid out as the workflow goes: [`build`] the guest images; [`names`] and
+//! the generated hypervisor [`config`]urations of each cell; [`run`] them on a target, the QEMU
+//! [`testbed`] ([`qemu`], [`xen`]) or a board's [`serial`] console, cell by cell through the
+//! [`matrix`] or on a [`lava`] farm, capturing the console; and [`report`] on the captures.
 
 pub mod build;
 pub mod cli;
@@ -12,6 +12,6 @@ pub mod names;
 pub mod qemu;
 pub mod report;
 pub mod run;
-pub mod testbed;
 pub mod serial;
+pub mod testbed;
 pub mod xen;
