@@ -422,6 +422,15 @@ pub(crate) fn watch_console(
                     progress.describe()
                 );
             }
+            if bytes == 0 {
+                // Not one byte: nothing booted far enough to print (a hypervisor that stops before
+                // its console is up does exactly this).
+                bail!(
+                    "nothing at all came out within {} s: the machine did not boot as far as a console{}",
+                    limit.as_secs(),
+                    if spec.hypervisor == Hypervisor::Bao { " (a bao.bin on QEMU: see docs/bao.md on PSCI and the MPIDR)" } else { "" }
+                );
+            }
             bail!(
                 "the guest never printed its start prompt {PROMPT:?} within {} s (last line: {last_line:?}); is the image for this platform?",
                 limit.as_secs()
