@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 pub enum Hypervisor {
     /// No hypervisor: tx, rx and the interferer on cores of one bare-metal image (the floor).
     Baremetal,
-    /// Bao (guest backend not implemented yet).
+    /// Bao: one VM per role, the IPC hypercall and shared-memory object (configs by `ivcbench config`;
+    /// on the QEMU testbed with a bao.bin you build, `--bao`).
     Bao,
     /// Xen, dom0less: on the QEMU testbed, Debian's Xen 4.17 arm64 package.
     Xen,
