@@ -84,6 +84,33 @@ const _: () = assert!(core::mem::size_of::<ControlBlock>() <= RESET_MARK_OFFSET)
 const _: () = assert!(core::mem::size_of::<TxLine>() == CACHE_LINE);
 const _: () = assert!(core::mem::size_of::<RxLine>() == CACHE_LINE);
 
+/// The interferer's status page, for hypervisors whose interferer VM has no console of its own
+/// (one UART each for tx and rx): the interferer counts its passes here and tx reports them
+/// before its end record, so the interference applied is on record there too. Shared by tx and
+/// the interferer only, at [`interf_status_base`].
+#[repr(C, align(64))]
+#[derive(Default)]
+pub struct InterfStatus {
+    /// Passes over the buffer so far.
+    pub passes: AtomicU64,
+    /// The counter at the last pass.
+    pub t: AtomicU64,
+    /// The buffer's size in bytes.
+    pub bytes: AtomicU64,
+    /// The counter when the interferer started.
+    pub t0: AtomicU64,
+}
+
+/// Size of the status page's region.
+pub const INTERF_STATUS_SIZE: usize = 4096;
+
+/// Where the status page is in a VM's view: the page right after the shared region.
+pub const fn interf_status_base(shmem_base: u64) -> u64 {
+    shmem_base + SHMEM_SIZE as u64
+}
+
+const _: () = assert!(SHMEM_SIZE.is_multiple_of(4096), "the status page must start on a page");
+
 /// The word rx expects at `index` (in 8-byte words) of chunk `seq`. tx writes it, rx checks it:
 /// a chunk whose every word matches was really delivered, so a figure never comes from data that
 /// did not arrive. Cheap enough to generate at memory speed (a multiply and two xors per word).

@@ -81,6 +81,9 @@ pub mod bao {
     pub const IPC_ID: u64 = 0;
     /// The shared-memory object behind it in the configuration's shmem list.
     pub const SHMEM_ID: u64 = 0;
+    /// The interferer's status page (ivc_proto::layout::InterfStatus), shared by tx and the
+    /// interferer through an IPC of their own without interrupts.
+    pub const STATUS_SHMEM_ID: u64 = 1;
     /// The event tx raises: the first interrupt of rx's IPC.
     pub const EVENT: u64 = 0;
     /// The virtual interrupt rx's IPC raises (an SPI no passed-through device uses on any

@@ -413,6 +413,9 @@ impl RunArgs {
 fn print_outcome(o: &run::Outcome) -> Result<()> {
     let tx = o.capture.run("tx").context("no tx run")?;
     print!("{}", report::summary(tx, &o.testbed)?);
+    if let Some(line) = report::interference(&o.capture) {
+        println!("{line}");
+    }
     println!("  capture {} ({:.1} s wall)", o.capture_path.display(), o.wall.as_secs_f64());
     Ok(())
 }
@@ -473,7 +476,10 @@ fn real_main() -> Result<()> {
                 match ivc_proto::capture::decode(&bytes) {
                     Ok(c) => match c.run("tx") {
                         Some(tx) => {
-                            print!("{}", report::summary(tx, &report::load::testbed_of(&path))?)
+                            print!("{}", report::summary(tx, &report::load::testbed_of(&path))?);
+                            if let Some(line) = report::interference(&c) {
+                                println!("{line}");
+                            }
                         }
                         None => {
                             eprintln!("ivcbench: {}: no tx run in the capture", path.display());

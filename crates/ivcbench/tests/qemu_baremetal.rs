@@ -48,6 +48,12 @@ fn notif_with_interference_records_its_pass_rate() {
         .map(|f| f.iter().find(|(k, _)| k == "passes").unwrap().1.parse().unwrap())
         .collect();
     assert!(passes.windows(2).all(|w| w[1] > w[0]), "the interferer keeps running: {passes:?}");
+    // The summary puts the interference applied on record, with the passes between the first
+    // and the last report.
+    let line = ivcbench::report::interference(&c).expect("an interference line");
+    let expect = format!("interferer: {} passes over 2M", passes.last().unwrap() - passes[0]);
+    assert!(line.contains(&expect) && line.contains("(from its own reports)"), "{line}");
+    assert!(ivcbench::report::interference(&run_ok(tempdir().path(), &["--experiment", "notif", "--samples", "20"])).is_none());
 }
 
 #[test]

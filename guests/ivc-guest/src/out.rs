@@ -162,3 +162,18 @@ impl Histograms {
         }
     }
 }
+
+/// Where the interferer has no console (its VM shares a status page with tx instead), tx puts
+/// the interferer's count of passes on record in its own stream before its end record.
+pub fn interf_status(s: &mut Stream, p: &Params) {
+    if !p.has(flag::INTERF) {
+        return;
+    }
+    if let Some(st) = Active::interf_status() {
+        let passes = st.passes.load(core::sync::atomic::Ordering::Acquire);
+        let t = st.t.load(core::sync::atomic::Ordering::Relaxed);
+        let bytes = st.bytes.load(core::sync::atomic::Ordering::Relaxed);
+        let t0 = st.t0.load(core::sync::atomic::Ordering::Relaxed);
+        s.progress(&[("interf_t0", &t0), ("interf_t", &t), ("interf_passes", &passes), ("interf_bytes", &bytes)]);
+    }
+}

@@ -8,7 +8,8 @@
 use super::{Colours, System};
 use anyhow::{bail, Result};
 use ivc_proto::platform::Gic;
-use ivc_proto::vm::bao::SHMEM_ID;
+use ivc_proto::params::Role;
+use ivc_proto::vm::bao::{SHMEM_ID, STATUS_SHMEM_ID};
 use std::fmt::Write;
 
 /// Bao's name for the board (its `PLATFORM=`).
@@ -62,13 +63,22 @@ pub fn config_c(sys: &System) -> Result<String> {
         let _ = writeln!(w, "    /* +hypcol: Bao moves its own memory into these colours at boot. */");
         let _ = writeln!(w, "    .hyp = {{ .colors = {} }},", colours(h));
     }
-    let _ = writeln!(w, "    .shmemlist_size = 1,");
+    let _ = writeln!(w, "    .shmemlist_size = {},", 1 + sys.interf_status.is_some() as usize);
     let _ = writeln!(w, "    .shmemlist = (struct shmem[]) {{");
     let _ = write!(w, "        [{SHMEM_ID}] = {{ .size = {}", hex(sys.shmem.size));
     if let Some(s) = sys.shmem_colours {
         let _ = write!(w, ", .colors = {}", colours(s));
     }
-    let _ = writeln!(w, " }},\n    }},");
+    let _ = writeln!(w, " }},");
+    if let Some(st) = sys.interf_status {
+        // The interferer's status page, in the interferer's colours: only it writes there.
+        let _ = write!(w, "        [{STATUS_SHMEM_ID}] = {{ .size = {}", hex(st.size));
+        if let Some(c) = sys.vms.iter().find(|v| v.role == Role::Interf).and_then(|v| v.colours) {
+            let _ = write!(w, ", .colors = {}", colours(c));
+        }
+        let _ = writeln!(w, " }}, /* the interferer's status page, read by tx */");
+    }
+    let _ = writeln!(w, "    }},");
     let _ = writeln!(w, "    .vmlist_size = {},", sys.vms.len());
     let _ = writeln!(w, "    .vmlist = (struct vm_config[]) {{");
     for vm in &sys.vms {
@@ -87,17 +97,30 @@ pub fn config_c(sys: &System) -> Result<String> {
         let _ = writeln!(w, "                .regions = (struct vm_mem_region[]) {{");
         let _ = writeln!(w, "                    {{ .base = {}, .size = {} }},", hex(vm.ram.base), hex(vm.ram.size));
         let _ = writeln!(w, "                }},");
-        if vm.shmem {
-            let irqs: Vec<u32> = vm.doorbell_irq.into_iter().collect();
-            let _ = writeln!(w, "                .ipc_num = 1,");
+        let status = sys.interf_status.filter(|_| matches!(vm.role, Role::Tx | Role::Interf));
+        let ipcs = vm.shmem as usize + status.is_some() as usize;
+        if ipcs > 0 {
+            let _ = writeln!(w, "                .ipc_num = {ipcs},");
             let _ = writeln!(w, "                .ipcs = (struct ipc[]) {{");
-            let _ = writeln!(
-                w,
-                "                    {{ .base = {}, .size = {}, .shmem_id = {SHMEM_ID}, {} }},",
-                hex(sys.shmem.base),
-                hex(sys.shmem.size),
-                interrupts(&irqs)
-            );
+            if vm.shmem {
+                let irqs: Vec<u32> = vm.doorbell_irq.into_iter().collect();
+                let _ = writeln!(
+                    w,
+                    "                    {{ .base = {}, .size = {}, .shmem_id = {SHMEM_ID}, {} }},",
+                    hex(sys.shmem.base),
+                    hex(sys.shmem.size),
+                    interrupts(&irqs)
+                );
+            }
+            if let Some(st) = status {
+                let _ = writeln!(
+                    w,
+                    "                    {{ .base = {}, .size = {}, .shmem_id = {STATUS_SHMEM_ID}, {} }},",
+                    hex(st.base),
+                    hex(st.size),
+                    interrupts(&[])
+                );
+            }
             let _ = writeln!(w, "                }},");
         }
         let _ = writeln!(w, "                .dev_num = {},", vm.devices.len() + 1);
@@ -159,13 +182,19 @@ mod tests {
                 let affinity: Vec<String> = sys.vms.iter().map(|v| format!("{:#x}", 1 << v.core)).collect();
                 assert_eq!(fields(&c, ".cpu_affinity"), affinity);
                 // tx and rx map the one shared-memory object at one address; only rx has the doorbell.
-                assert_eq!(fields(&c, ".shmem_id"), ["0", "0"]);
+                // With +interf, tx and the interferer also map the status page (object 1).
+                let ids: &[&str] = if cell.suffix.interf { &["0", "1", "0", "1"] } else { &["0", "0"] };
+                assert_eq!(fields(&c, ".shmem_id"), ids);
                 assert_eq!(fields(&c, ".base").iter().filter(|b| **b == hex(p.shmem_base)).count(), 2, "{c}");
+                let status = hex(ivc_proto::layout::interf_status_base(p.shmem_base));
+                assert_eq!(fields(&c, ".base").iter().filter(|b| **b == status).count(), 2 * cell.suffix.interf as usize, "{c}");
+                assert_eq!(fields(&c, ".shmemlist_size"), [if cell.suffix.interf { "2" } else { "1" }]);
                 assert_eq!(c.matches(&format!("(irqid_t[]) {{{}}}", ivc_proto::vm::bao::IPC_IRQ)).count(), 1);
                 let cols = fields(&c, ".colors");
                 if cell.suffix.col {
-                    // shmem, then one per VM (and the hypervisor's first with +hypcol).
-                    assert_eq!(cols.len(), 1 + n + cell.suffix.hypcol as usize, "{c}");
+                    // the shared objects (the status page with +interf), then one per VM, and the
+                    // hypervisor's first with +hypcol.
+                    assert_eq!(cols.len(), 1 + cell.suffix.interf as usize + n + cell.suffix.hypcol as usize, "{c}");
                     assert_eq!(c.contains(".hyp = { .colors"), cell.suffix.hypcol);
                 } else {
                     assert!(cols.is_empty());

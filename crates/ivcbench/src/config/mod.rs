@@ -113,6 +113,9 @@ pub struct System {
     pub hyp_colours: Option<Colours>,
     /// The interference buffer (inside interf's RAM).
     pub interf_buffer: Region,
+    /// The interferer's status page shared with tx, where the interferer has no console and the
+    /// hypervisor's configuration maps it (Bao; see ivc_proto::layout::InterfStatus).
+    pub interf_status: Option<Region>,
 }
 
 /// The colour split of `+col` and `+hypcol` on a cache with `n` colours: tx, rx and the shared
@@ -204,6 +207,10 @@ impl System {
             shmem_colours: colours.map(|c| c.0),
             hyp_colours: colours.and_then(|c| c.2),
             interf_buffer: Region { base: view.interf_base, size: buffer },
+            interf_status: (s.interf && hyp == Hypervisor::Bao).then_some(Region {
+                base: ivc_proto::layout::interf_status_base(view.shmem_base),
+                size: ivc_proto::layout::INTERF_STATUS_SIZE as u64,
+            }),
         })
     }
 
@@ -258,6 +265,12 @@ impl System {
         }
         if self.hypervisor != Hypervisor::Xen && !board_ram.contains(&self.shmem) {
             fail(format!("the shared region {} is not in {}'s RAM {}", self.shmem, board.name, board_ram))?;
+        }
+        if let Some(st) = self.interf_status {
+            let devices = self.vms.iter().flat_map(|v| v.devices.iter());
+            if st.overlaps(&self.shmem) || self.vms.iter().any(|v| v.ram.overlaps(&st)) || devices.clone().any(|d| d.region.overlaps(&st)) {
+                fail(format!("the interferer's status page {st} overlaps VM memory, the shared region or a device"))?;
+            }
         }
         self.check_colours(&fail)
     }

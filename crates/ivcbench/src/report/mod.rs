@@ -124,6 +124,32 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     Ok(s)
 }
 
+/// The interference actually applied, from the interferer's own progress records or, where it
+/// has no console, from what tx reported of its status page: one summary line, or `None` for a
+/// run without an interferer (or without a record of one).
+pub fn interference(capture: &ivc_proto::capture::Capture) -> Option<String> {
+    let num = |f: &[(String, String)], k: &str| f.iter().find(|(key, _)| key == k).and_then(|(_, v)| v.parse::<u64>().ok());
+    let tx = capture.run("tx")?;
+    let freq = tx.header.freq_hz;
+    let (t0, t1, passes, bytes, how) = match capture.run("interf").filter(|r| r.progress.len() >= 2) {
+        Some(r) => {
+            let (first, last) = (r.progress.first()?, r.progress.last()?);
+            let passes = num(last, "passes")? - num(first, "passes")?;
+            (num(first, "t")?, num(last, "t")?, passes, num(last, "bytes")?, "its own reports")
+        }
+        None => {
+            let f = tx.progress.iter().rev().find(|f| num(f, "interf_passes").is_some())?;
+            (num(f, "interf_t0")?, num(f, "interf_t")?, num(f, "interf_passes")?, num(f, "interf_bytes")?, "its status page, read by tx")
+        }
+    };
+    let secs = t1.checked_sub(t0)? as f64 / freq as f64;
+    if secs <= 0.0 {
+        return Some(format!("  interferer: {passes} passes of {} (from {how}), too short to rate", size_name(bytes)));
+    }
+    let rate = (passes * bytes) as f64 / secs / (1u64 << 20) as f64;
+    Some(format!("  interferer: {passes} passes over {} in {secs:.3} s, {rate:.0} MiB/s swept (from {how})", size_name(bytes)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,9 @@
 //! last-level cache, forever, and say now and then how many passes it made, so the interference
 //! actually applied is on record.
 
+use crate::backend::{Active, Backend};
 use crate::out;
+use core::sync::atomic::Ordering::{Relaxed, Release};
 use ivc_proto::layout::CACHE_LINE;
 use ivc_proto::params::Params;
 use ivc_rt::{counter, cpu, PLATFORM};
@@ -15,6 +17,14 @@ pub fn run(p: &Params) -> ! {
     let step = CACHE_LINE / 8;
     let mut passes = 0u64;
     let mut last = counter::now();
+    // Where the interferer has no console, tx reports what it counts here.
+    let status = Active::interf_status();
+    if let Some(st) = status {
+        st.bytes.store(p.interf_size, Relaxed);
+        st.passes.store(0, Relaxed);
+        st.t0.store(last, Relaxed);
+        st.t.store(last, Relaxed);
+    }
     s.progress(&[("t", &last), ("passes", &passes), ("bytes", &p.interf_size)]);
     loop {
         for l in 0..lines {
@@ -27,6 +37,10 @@ pub fn run(p: &Params) -> ! {
         }
         passes += 1;
         let now = counter::now();
+        if let Some(st) = status {
+            st.t.store(now, Relaxed);
+            st.passes.store(passes, Release);
+        }
         if every != 0 && now.wrapping_sub(last) >= every {
             last = now;
             s.progress(&[("t", &now), ("passes", &passes), ("bytes", &p.interf_size)]);

@@ -58,6 +58,7 @@ pub fn run(p: &Params) {
     if histogram_mode {
         hist.emit(&mut s);
     }
+    out::interf_status(&mut s, p);
     let sent = p.warmups as u64 + p.samples as u64;
     s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
 }

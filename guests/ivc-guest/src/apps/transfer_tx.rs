@@ -78,6 +78,7 @@ pub fn run(p: &Params) {
     for (mode, buf, t) in &summaries[..ngroups] {
         summary(mode, *buf, p.transfer_total, t);
     }
+    out::interf_status(&mut s, p);
     let (verified, bad) = (ctl.rx.verified.load(Acquire), ctl.rx.bad.load(Acquire));
     s.end(&[("chunks", &seq), ("verified", &verified), ("bad", &bad)]);
 }

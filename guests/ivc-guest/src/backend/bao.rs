@@ -9,7 +9,7 @@
 
 use super::Backend;
 use core::arch::asm;
-use ivc_proto::layout::ControlBlock;
+use ivc_proto::layout::{interf_status_base, ControlBlock, InterfStatus};
 use ivc_proto::params::Role;
 use ivc_proto::vm::bao::{EVENT, HC_IPC, IPC_ID, IPC_IRQ};
 use ivc_rt::{gic, irq, PLATFORM};
@@ -65,6 +65,13 @@ impl Backend for Bao {
         if rc != 0 {
             panic!("bao: HC_IPC failed ({rc:#x}): is IPC {IPC_ID} in this VM's configuration?");
         }
+    }
+
+    fn interf_status() -> Option<&'static InterfStatus> {
+        // SAFETY: the page after the shared region, where the configuration maps shared-memory
+        // object 1 into tx and the interferer only (normal memory, for the life of the VM); it is
+        // only accessed through InterfStatus's atomics.
+        Some(unsafe { &*(interf_status_base(PLATFORM.shmem_base) as *const InterfStatus) })
     }
 
     fn placement() -> &'static str {

@@ -22,7 +22,7 @@ mod sel4;
 #[cfg(feature = "sel4")]
 pub use sel4::Sel4 as Active;
 
-use ivc_proto::layout::ControlBlock;
+use ivc_proto::layout::{ControlBlock, InterfStatus};
 use ivc_proto::params::{Params, Role};
 #[cfg(any(feature = "bao", feature = "jailhouse", feature = "sel4"))]
 use ivc_rt::{uart, PLATFORM};
@@ -57,6 +57,11 @@ pub trait Backend {
     fn ring();
     /// Where each VM runs, for the capture header (`tx:0,rx:1,interf:2`).
     fn placement() -> &'static str;
+    /// The interferer's status page, where its VM has no console and shares this page with tx
+    /// (see ivc_proto::layout::InterfStatus); `None` where the interferer prints its own reports.
+    fn interf_status() -> Option<&'static InterfStatus> {
+        None
+    }
 }
 
 /// The control block at the start of a shared region returned by `setup_tx`/`setup_rx`.
