@@ -21,11 +21,9 @@ impl Backend for Baremetal {
     const COMMON_COUNTER: bool = true;
 
     fn init(_role: Role) {
-        // The one console (board UART, or Xen's vpl011 for each domU).
+        // One image, one console: the board's first UART.
         uart::init();
-        gic::init_distributor(PLATFORM.gic);
-        gic::init_cpu();
-        irq::enable();
+        super::init_gic();
     }
 
     fn start_peers(p: &Params) {

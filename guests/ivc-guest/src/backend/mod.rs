@@ -84,11 +84,19 @@ pub fn console_per_vm(role: Role) {
     }
 }
 
+/// The interrupt controller of the platform's view (the board's, or the hypervisor's virtual one
+/// at its addresses), ready on this core, with IRQs unmasked. (Jailhouse's cells read theirs from
+/// the communication region instead.)
+#[cfg(not(feature = "jailhouse"))]
+pub fn init_gic() {
+    ivc_rt::gic::init_distributor(ivc_rt::PLATFORM.gic);
+    ivc_rt::gic::init_cpu();
+    ivc_rt::irq::enable();
+}
+
 /// What a VM that owns a UART and sees its virtual GIC at the view's addresses needs first.
 #[cfg(any(feature = "bao", feature = "sel4"))]
 pub fn init_vm(role: Role) {
     console_per_vm(role);
-    ivc_rt::gic::init_distributor(PLATFORM.gic);
-    ivc_rt::gic::init_cpu();
-    ivc_rt::irq::enable();
+    init_gic();
 }
