@@ -20,7 +20,11 @@ pub fn set_conduit(conduit: Conduit) {
 
 /// The conduit PSCI calls use.
 pub fn conduit() -> Conduit {
-    if USE_SMC.load(Ordering::Relaxed) { Conduit::Smc } else { Conduit::Hvc }
+    if USE_SMC.load(Ordering::Relaxed) {
+        Conduit::Smc
+    } else {
+        Conduit::Hvc
+    }
 }
 
 /// Starts core `mpidr` at `entry` with x0 = `context`.

@@ -1,7 +1,10 @@
 //! notif, rx side: acknowledge every doorbell from the interrupt handler, stamping its entry.
 
 use crate::backend::{control, Active, Backend};
-use core::sync::atomic::{AtomicPtr, Ordering::{Acquire, Relaxed, Release}};
+use core::sync::atomic::{
+    AtomicPtr,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use ivc_proto::layout::{ControlBlock, RX_READY};
 use ivc_proto::params::{flag, Fault, Params};
 use ivc_rt::{cache, counter, cpu};

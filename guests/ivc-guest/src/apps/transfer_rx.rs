@@ -3,7 +3,10 @@
 //! did not arrive.
 
 use crate::backend::{control, Active, Backend};
-use core::sync::atomic::{AtomicPtr, Ordering::{Acquire, Relaxed, Release}};
+use core::sync::atomic::{
+    AtomicPtr,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use ivc_proto::layout::{pattern_word, ControlBlock, DATA_OFFSET, DATA_WORDS, RX_READY};
 use ivc_proto::params::Params;
 
