@@ -309,6 +309,20 @@ struct RunArgs {
     /// and images of `ivcbench config --hypervisor bao --platform qemu-virt` (see docs/bao.md).
     #[arg(long)]
     bao: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: your built Jailhouse source tree (driver/jailhouse.ko,
+    /// hypervisor/jailhouse.bin, tools/jailhouse; see docs/jailhouse.md).
+    #[arg(long)]
+    jailhouse: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: the root cell's Linux (arm64 Image) the driver was built against.
+    #[arg(long)]
+    jailhouse_kernel: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: the directory of root.cell, tx.cell, rx.cell (interf.cell), compiled
+    /// from the .c files of `ivcbench config --hypervisor jailhouse --platform qemu-virt`.
+    #[arg(long)]
+    jailhouse_cells: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: an arm64 static busybox [default: .cache/busybox/bin/busybox, from scripts/setup.sh].
+    #[arg(long)]
+    busybox: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -321,8 +335,8 @@ struct RunArgs {
     /// Longest console silence once the run has started (e.g. 60s).
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     idle_timeout: Duration,
-    /// Longest wait for the guest's start prompt [default: 60s on qemu, 10min on serial, where a
-    /// person may be booting the board].
+    /// Longest wait for the guest's start prompt [default: 60s on qemu (10min for jailhouse, whose
+    /// root Linux boots first), 10min on serial, where a person may be booting the board].
     #[arg(long, value_parser = parse_duration)]
     boot_timeout: Option<Duration>,
 }
@@ -390,6 +404,8 @@ impl RunArgs {
             p.flags &= !flag::RX_INV_ICACHE;
         }
         let boot_timeout = self.boot_timeout.unwrap_or(match self.target {
+            // The root cell's Linux boots first under Jailhouse (emulated: minutes under load).
+            Target::Qemu if hypervisor == Hypervisor::Jailhouse => Duration::from_secs(600),
             Target::Qemu => Duration::from_secs(60),
             Target::Serial => Duration::from_secs(600),
         });
@@ -406,6 +422,12 @@ impl RunArgs {
             progress: true,
             xen: self.xen.clone(),
             bao: self.bao.clone(),
+            jailhouse: ivcbench::jailhouse::Paths {
+                tree: self.jailhouse.clone(),
+                kernel: self.jailhouse_kernel.clone(),
+                cells: self.jailhouse_cells.clone(),
+                busybox: self.busybox.clone(),
+            },
         })
     }
 }
