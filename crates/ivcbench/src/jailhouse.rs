@@ -351,7 +351,7 @@ pub fn init_script(cells: &[Cell]) -> String {
             s += "enabled=1\n";
         }
     }
-    s += &format!("step \"cells started\"\nwhile :; do sleep 3600; done\n");
+    s += "step \"cells started\"\nwhile :; do sleep 3600; done\n";
     s
 }
 
