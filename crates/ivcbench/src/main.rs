@@ -40,7 +40,7 @@ enum Command {
     Config(ConfigArgs),
     /// Run one configuration (or, with --matrix, every missing one of an experiment) on QEMU or a
     /// board's serial console, capture its console to experiments/comm/... and print a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write LAVA job definitions (YAML) for matrix cells: deploy, boot, start the guest, and a
     /// `monitors` test whose pattern matches the guests' `ivcbench-result:` lines.
     Lava(LavaArgs),
