@@ -680,6 +680,6 @@ impl RunArgs {
         let Cli { command: Command::Run(a) } = Cli::parse_from(std::iter::once("ivcbench").chain(argv)) else {
             unreachable!("the demo's arguments are a run")
         };
-        a
+        *a
     }
 }
