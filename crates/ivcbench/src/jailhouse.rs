@@ -202,7 +202,7 @@ impl Elf {
     pub fn parse(b: &[u8]) -> Result<Elf> {
         let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
         let u64_at = |o: usize| b.get(o..o + 8).map(|s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])));
-        ensure!(b.len() > 64 && &b[..4] == b"\x7fELF" && b[4] == 2 && b[5] == 1, "not a 64-bit little-endian ELF file");
+        ensure!(b.len() >= 64 && &b[..4] == b"\x7fELF" && b[4] == 2 && b[5] == 1, "not a 64-bit little-endian ELF file");
         ensure!(u16_at(18) == Some(183), "not built for aarch64 (ELF machine {:?})", u16_at(18));
         let kind = u16_at(16).unwrap_or(0);
         let (phoff, phnum) = (u64_at(32).unwrap_or(0) as usize, u16_at(56).unwrap_or(0) as usize);
@@ -584,6 +584,235 @@ mod tests {
         assert_eq!((e[2].mode, e[2].data.as_slice()), (0o120777, b"busybox".as_slice()));
         assert_eq!((e[3].mode, e[3].rdev), (0o020600, (5, 1)));
         assert!(read_cpio(&b[..b.len() - 8]).is_err());
+    }
+
+    use crate::names::Configuration;
+    use ivc_proto::platform::QEMU_VIRT;
+
+    fn cells_of(config: &str) -> Vec<Cell> {
+        let sys = System::new(Hypervisor::Jailhouse, &QEMU_VIRT, Configuration::parse(config).unwrap(), Path::new("images")).unwrap();
+        gen::cells(&sys).unwrap()
+    }
+
+    /// A compiled cell as Jailhouse's headers lay it out (struct jailhouse_cell_desc, the CPU set,
+    /// the memory regions; what follows them is not read). Jailhouse's compiler is not here.
+    fn encode(c: &Cell) -> Vec<u8> {
+        let mut b = vec![0u8; CELL_HEADER];
+        b[..5].copy_from_slice(b"JHCLL");
+        b[5] = ARCH_ARM64;
+        b[6..8].copy_from_slice(&CONFIG_REVISION.to_le_bytes());
+        b[8..8 + c.name.len()].copy_from_slice(c.name.as_bytes());
+        b[48..52].copy_from_slice(&8u32.to_le_bytes());
+        b[52..56].copy_from_slice(&(c.mems.len() as u32).to_le_bytes());
+        b[68..72].copy_from_slice(&(c.ivshmem.is_some() as u32).to_le_bytes());
+        b[84..92].copy_from_slice(&c.reset.to_le_bytes());
+        b.extend(c.cpus.to_le_bytes());
+        for m in &c.mems {
+            for v in [m.phys, m.virt, m.size, gen::mem_flags(m.flags).unwrap()] {
+                b.extend(v.to_le_bytes());
+            }
+        }
+        b
+    }
+
+    fn elf(kind: u16, extra: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = 2;
+        b[5] = 1;
+        b[16..18].copy_from_slice(&kind.to_le_bytes());
+        b[18..20].copy_from_slice(&183u16.to_le_bytes());
+        b.extend_from_slice(extra);
+        b
+    }
+
+    fn image(release: &str) -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[56..60].copy_from_slice(b"ARM\x64");
+        b.extend_from_slice(format!("Linux version {release} (gcc) #1 SMP").as_bytes());
+        b
+    }
+
+    /// A tree, a kernel and compiled cells as a user would pass them, the busybox beside.
+    fn fake_artefacts(dir: &Path, config: &str) -> Paths {
+        let tree = dir.join("jailhouse");
+        for d in ["driver", "hypervisor", "tools", "cells", "bb"] {
+            std::fs::create_dir_all(tree.join(d)).unwrap();
+        }
+        std::fs::write(tree.join("driver/jailhouse.ko"), elf(ET_REL, b"vermagic=6.1.192 SMP mod_unload aarch64\0name=jailhouse\0"))
+            .unwrap();
+        std::fs::write(tree.join("hypervisor/jailhouse.bin"), b"JAILHOUS rest").unwrap();
+        std::fs::write(tree.join("tools/jailhouse"), elf(ET_EXEC, b"")).unwrap();
+        std::fs::write(tree.join("bb/busybox"), elf(ET_EXEC, b"")).unwrap();
+        std::fs::write(dir.join("Image"), image("6.1.192")).unwrap();
+        let mut root = b"JHSYS\x02".to_vec();
+        root.extend(CONFIG_REVISION.to_le_bytes());
+        root.extend([0u8; 4]);
+        root.extend(gen::HYPERVISOR_MEMORY.base.to_le_bytes());
+        root.extend([0u8; 8]);
+        root.extend(gen::HYPERVISOR_MEMORY.size.to_le_bytes());
+        root.extend(b"....ivc-root\0");
+        std::fs::write(tree.join("cells/root.cell"), root).unwrap();
+        for c in cells_of(config) {
+            std::fs::write(tree.join(format!("cells/{}.cell", c.role.name())), encode(&c)).unwrap();
+        }
+        Paths {
+            tree: Some(tree.clone()),
+            kernel: Some(dir.join("Image")),
+            cells: Some(tree.join("cells")),
+            busybox: Some(tree.join("bb/busybox")),
+        }
+    }
+
+    fn refusal(p: &Paths, config: &str) -> String {
+        match artefacts(p, Path::new("."), &cells_of(config)) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn artefacts_are_read_and_checked_and_each_wrong_one_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let p = fake_artefacts(d.path(), "notif+interf");
+        let a = artefacts(&p, Path::new("."), &cells_of("notif+interf")).unwrap();
+        let names: Vec<&str> = a.cells.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(names, ["root", "tx", "rx", "interf"]);
+        assert!(a.libs.is_empty(), "a static tool needs no loader");
+        // Nothing given, then each path in turn.
+        let e = refusal(&Paths::default(), "notif");
+        assert!(e.contains("pass --jailhouse <tree>"), "{e}");
+        let e = refusal(&Paths { kernel: None, ..p.clone() }, "notif");
+        assert!(e.contains("pass --jailhouse-kernel"), "{e}");
+        let e = refusal(&Paths { cells: None, ..p.clone() }, "notif");
+        assert!(e.contains("pass --jailhouse-cells"), "{e}");
+        let e = refusal(&Paths { tree: Some(d.path().join("nowhere")), ..p.clone() }, "notif");
+        assert!(e.contains("not a directory"), "{e}");
+        // A kernel that is not an Image, a driver for another kernel, a tool for another machine.
+        std::fs::write(d.path().join("Image"), b"not a kernel").unwrap();
+        assert!(refusal(&p, "notif").contains("not an arm64 Linux Image"));
+        std::fs::write(d.path().join("Image"), image("6.1.193")).unwrap();
+        let e = refusal(&p, "notif");
+        assert!(e.contains("the driver was built for Linux 6.1.192, but --jailhouse-kernel is 6.1.193"), "{e}");
+        std::fs::write(d.path().join("Image"), image("6.1.192")).unwrap();
+        let tree = p.tree.clone().unwrap();
+        let mut x86 = elf(ET_EXEC, b"");
+        x86[18] = 62;
+        std::fs::write(tree.join("tools/jailhouse"), x86).unwrap();
+        assert!(refusal(&p, "notif").contains("not built for aarch64"));
+        std::fs::write(tree.join("tools/jailhouse"), elf(ET_EXEC, b"")).unwrap();
+        std::fs::remove_file(tree.join("hypervisor/jailhouse.bin")).unwrap();
+        let e = refusal(&p, "notif");
+        assert!(e.contains("the Jailhouse firmware") && e.contains("pass --jailhouse <built tree>"), "{e}");
+        std::fs::write(tree.join("hypervisor/jailhouse.bin"), b"JAILHOUS").unwrap();
+        // Cells of another configuration: notif's tx has no status page, notif+interf's has.
+        let e = refusal(&p, "notif");
+        assert!(e.contains("tx.cell is not the cell ivcbench generates") && e.contains("8 memory regions, expected 7"), "{e}");
+        let q = fake_artefacts(d.path(), "notif");
+        let e = refusal(&q, "notif+interf");
+        assert!(e.contains("interf.cell") || e.contains("7 memory regions, expected 8"), "{e}");
+        // One region moved.
+        let mut c = cells_of("notif");
+        c[1].mems[1].phys += 0x1000;
+        std::fs::write(q.cells.clone().unwrap().join("rx.cell"), encode(&c[1])).unwrap();
+        let e = refusal(&q, "notif");
+        assert!(e.contains("rx.cell") && e.contains("memory region 1 (RAM)"), "{e}");
+    }
+
+    #[test]
+    fn the_rootfs_holds_busybox_the_jailhouse_parts_the_cells_and_the_patched_images() {
+        let d = tempfile::tempdir().unwrap();
+        let p = fake_artefacts(d.path(), "notif+interf");
+        let mut a = artefacts(&p, Path::new("."), &cells_of("notif+interf")).unwrap();
+        a.libs = vec![("/lib/ld-linux-aarch64.so.1".into(), b"ld".to_vec()), ("/lib/libc.so.6".into(), b"libc".to_vec())];
+        let cells = cells_of("notif+interf");
+        let images: Vec<(String, Vec<u8>)> = cells.iter().map(|c| (c.role.name().to_string(), c.role.name().as_bytes().to_vec())).collect();
+        let init = init_script(&cells);
+        let entries = read_cpio(&rootfs(&a, &init, &images)).unwrap();
+        let get = |n: &str| entries.iter().find(|e| e.name == n).unwrap_or_else(|| panic!("{n} missing"));
+        assert_eq!(get("init").data, init.as_bytes());
+        assert_eq!(get("init").mode, 0o100755);
+        assert_eq!((get("dev/console").mode, get("dev/console").rdev), (0o020600, (5, 1)));
+        assert_eq!(get("bin/sh").data, b"busybox");
+        assert_eq!(get("lib/modules/jailhouse.ko").data, a.module);
+        assert_eq!(get("lib/firmware/jailhouse.bin").data, a.firmware);
+        assert_eq!(get("bin/jailhouse").mode, 0o100755);
+        assert_eq!(get("lib/ld-linux-aarch64.so.1").data, b"ld");
+        for r in ["root", "tx", "rx", "interf"] {
+            assert!(!get(&format!("cells/{r}.cell")).data.is_empty());
+        }
+        for r in ["tx", "rx", "interf"] {
+            assert_eq!(get(&format!("images/{r}.bin")).data, r.as_bytes());
+        }
+        // Every directory comes before what is in it.
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(parent) = Path::new(&e.name).parent().filter(|p| !p.as_os_str().is_empty()) {
+                let at = entries.iter().position(|d| Path::new(&d.name) == parent).unwrap_or_else(|| panic!("{}: no parent", e.name));
+                assert!(at < i && entries[at].mode == 0o040755, "{}", e.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_init_enables_jailhouse_creates_every_cell_then_loads_and_starts_them_and_names_a_failure() {
+        let init = init_script(&cells_of("transfer+interf"));
+        let lines: Vec<&str> = init.lines().collect();
+        let at = |cmd: &str| lines.iter().position(|l| l.starts_with(cmd)).unwrap_or_else(|| panic!("{cmd}:\n{init}"));
+        let order = [
+            "mount -t devtmpfs devtmpfs /dev",
+            "insmod /lib/modules/jailhouse.ko || fail",
+            "jailhouse enable /cells/root.cell || fail",
+            "enabled=1",
+            "jailhouse cell create /cells/interf.cell || fail",
+            "jailhouse cell create /cells/rx.cell || fail",
+            "jailhouse cell create /cells/tx.cell || fail",
+            "jailhouse cell load ivc-interf /images/interf.bin -a 0x40080000 || fail",
+            "jailhouse cell start ivc-interf || fail",
+            "jailhouse cell load ivc-rx /images/rx.bin -a 0x40080000 || fail",
+            "jailhouse cell start ivc-rx || fail",
+            "jailhouse cell load ivc-tx /images/tx.bin -a 0x40080000 || fail",
+            "jailhouse cell start ivc-tx || fail",
+            "step \"cells started\"",
+            "while :; do sleep 3600; done",
+        ];
+        let pos: Vec<usize> = order.iter().map(|c| at(c)).collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{init}");
+        // Each step is announced before it runs, and a failure names it and leaves Jailhouse.
+        assert_eq!(lines[at("jailhouse cell start ivc-tx") - 1], "step \"jailhouse cell start ivc-tx\"");
+        assert!(init.contains(&format!("echo \"{FAILED} $*\"\n\t[ -n \"$enabled\" ] && jailhouse disable\n")), "{init}");
+        assert!(init.starts_with("#!/bin/sh\n"));
+        let init = init_script(&cells_of("notif"));
+        assert!(!init.contains("interf"), "{init}");
+    }
+
+    #[test]
+    fn elf_interpreter_and_needed_libraries_are_read() {
+        // One PT_LOAD (file = memory), a PT_INTERP and a PT_DYNAMIC naming libc.so.6.
+        let mut b = elf(ET_DYN, &[]);
+        b[32..40].copy_from_slice(&64u64.to_le_bytes());
+        b[56..58].copy_from_slice(&3u16.to_le_bytes());
+        let strtab = 64 + 3 * 56;
+        let strs = b"\0libc.so.6\0/lib/ld-linux-aarch64.so.1\0";
+        let dynamic = strtab + strs.len() + (8 - strs.len() % 8) % 8;
+        let ph = |t: u32, off: usize, size: usize| {
+            let mut h = vec![0u8; 56];
+            h[..4].copy_from_slice(&t.to_le_bytes());
+            h[8..16].copy_from_slice(&(off as u64).to_le_bytes());
+            h[16..24].copy_from_slice(&(off as u64).to_le_bytes());
+            h[32..40].copy_from_slice(&(size as u64).to_le_bytes());
+            h
+        };
+        b.extend(ph(1, 0, 4096));
+        b.extend(ph(3, strtab + 11, 28));
+        b.extend(ph(2, dynamic, 48));
+        b.extend_from_slice(strs);
+        b.resize(dynamic, 0);
+        for v in [1u64, 1, 5, strtab as u64, 0, 0] {
+            b.extend(v.to_le_bytes());
+        }
+        let e = Elf::parse(&b).unwrap();
+        assert_eq!((e.kind, e.interp.as_deref(), e.needed), (ET_DYN, Some("/lib/ld-linux-aarch64.so.1"), vec!["libc.so.6".to_string()]));
+        assert!(Elf::parse(b"#!/bin/sh\n").is_err());
     }
 
     #[test]
