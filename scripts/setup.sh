@@ -6,6 +6,7 @@
 #   - the aarch64-unknown-none Rust target: RUSTUP_AUTO_INSTALL=0 here, so rust-toolchain.toml alone
 #     installs nothing.
 #   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed).
+#   - Debian's busybox-static for arm64, unpacked under .cache/busybox (the Jailhouse run's root file system).
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,5 +55,18 @@ if [ ! -f "$XEN_DIR/boot/xen-4.17-arm64" ]; then
   mkdir -p "$XEN_DIR/deb"
   (cd "$XEN_DIR/deb" && apt-get download -q xen-hypervisor-4.17-arm64:arm64)
   dpkg-deb -x "$XEN_DIR"/deb/xen-hypervisor-4.17-arm64_*.deb "$XEN_DIR"
+fi
+# Debian's static busybox for arm64: the root file system `ivcbench run --hypervisor jailhouse`
+# makes for the root cell's Linux (unpacked under .cache/busybox, never committed).
+BUSYBOX_DIR=.cache/busybox
+if [ ! -x "$BUSYBOX_DIR/bin/busybox" ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+    need_update=1
+  fi
+  apt_update
+  mkdir -p "$BUSYBOX_DIR/deb"
+  (cd "$BUSYBOX_DIR/deb" && apt-get download -q busybox-static:arm64)
+  dpkg-deb -x "$BUSYBOX_DIR"/deb/busybox-static_*_arm64.deb "$BUSYBOX_DIR"
 fi
 echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64)"

@@ -1,11 +1,12 @@
 //! ivcbench host side, laid out as the workflow goes: [`build`] the guest images; [`names`] and
 //! the generated hypervisor [`config`]urations of each cell; [`run`] them on a target, the QEMU
-//! [`testbed`] ([`qemu`], [`xen`]) or a board's [`serial`] console, cell by cell through the
+//! [`testbed`] ([`qemu`], [`xen`], [`jailhouse`]) or a board's [`serial`] console, cell by cell through the
 //! [`matrix`] or on a [`lava`] farm, capturing the console; and [`report`] on the captures.
 
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod jailhouse;
 pub mod lava;
 pub mod matrix;
 pub mod names;

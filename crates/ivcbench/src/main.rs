@@ -40,7 +40,7 @@ enum Command {
     Config(ConfigArgs),
     /// Run one configuration (or, with --matrix, every missing one of an experiment) on QEMU or a
     /// board's serial console, capture its console to experiments/comm/... and print a summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Write LAVA job definitions (YAML) for matrix cells: deploy, boot, start the guest, and a
     /// `monitors` test whose pattern matches the guests' `ivcbench-result:` lines.
     Lava(LavaArgs),
@@ -309,6 +309,20 @@ struct RunArgs {
     /// and images of `ivcbench config --hypervisor bao --platform qemu-virt` (see docs/bao.md).
     #[arg(long)]
     bao: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: your built Jailhouse source tree (driver/jailhouse.ko,
+    /// hypervisor/jailhouse.bin, tools/jailhouse; see docs/jailhouse.md).
+    #[arg(long)]
+    jailhouse: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: the root cell's Linux (arm64 Image) the driver was built against.
+    #[arg(long)]
+    jailhouse_kernel: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: the directory of root.cell, tx.cell, rx.cell (interf.cell), compiled
+    /// from the .c files of `ivcbench config --hypervisor jailhouse --platform qemu-virt`.
+    #[arg(long)]
+    jailhouse_cells: Option<PathBuf>,
+    /// `--hypervisor jailhouse`: an arm64 static busybox [default: .cache/busybox/bin/busybox, from scripts/setup.sh].
+    #[arg(long)]
+    busybox: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -321,8 +335,8 @@ struct RunArgs {
     /// Longest console silence once the run has started (e.g. 60s).
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     idle_timeout: Duration,
-    /// Longest wait for the guest's start prompt [default: 60s on qemu, 10min on serial, where a
-    /// person may be booting the board].
+    /// Longest wait for the guest's start prompt [default: 60s on qemu (10min for jailhouse, whose
+    /// root Linux boots first), 10min on serial, where a person may be booting the board].
     #[arg(long, value_parser = parse_duration)]
     boot_timeout: Option<Duration>,
 }
@@ -390,6 +404,8 @@ impl RunArgs {
             p.flags &= !flag::RX_INV_ICACHE;
         }
         let boot_timeout = self.boot_timeout.unwrap_or(match self.target {
+            // The root cell's Linux boots first under Jailhouse (emulated: minutes under load).
+            Target::Qemu if hypervisor == Hypervisor::Jailhouse => Duration::from_secs(600),
             Target::Qemu => Duration::from_secs(60),
             Target::Serial => Duration::from_secs(600),
         });
@@ -406,6 +422,12 @@ impl RunArgs {
             progress: true,
             xen: self.xen.clone(),
             bao: self.bao.clone(),
+            jailhouse: ivcbench::jailhouse::Paths {
+                tree: self.jailhouse.clone(),
+                kernel: self.jailhouse_kernel.clone(),
+                cells: self.jailhouse_cells.clone(),
+                busybox: self.busybox.clone(),
+            },
         })
     }
 }
@@ -658,6 +680,6 @@ impl RunArgs {
         let Cli { command: Command::Run(a) } = Cli::parse_from(std::iter::once("ivcbench").chain(argv)) else {
             unreachable!("the demo's arguments are a run")
         };
-        a
+        *a
     }
 }

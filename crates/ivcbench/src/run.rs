@@ -40,6 +40,8 @@ pub struct RunSpec {
     pub xen: Option<PathBuf>,
     /// A bao.bin built by the user with ivcbench's config.c and images (Bao is not shipped).
     pub bao: Option<PathBuf>,
+    /// What the user built for `--hypervisor jailhouse` (Jailhouse is not shipped either).
+    pub jailhouse: crate::jailhouse::Paths,
 }
 
 /// A finished, decoded run.
@@ -82,6 +84,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     // (Ctrl-C, a lost machine) leaves it marked so.
     let _ = write_meta(&path, &early, Some(&anyhow!("{INTERRUPTED}")));
     let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start, boot.stays_up);
+    let console = crate::jailhouse::explain(spec, &path, console);
     let meta = Meta { spec, cmd: &cmd, started, wall: t0.elapsed(), qemu_version: &qemu_version, placement: &boot.placement, machine };
     // The metadata must not hide why a run failed (a full disk fails both).
     if let Err(e) = write_meta(&path, &meta, console.as_ref().err()) {
@@ -130,7 +133,10 @@ pub fn refusal(spec: &RunSpec) -> Option<String> {
 /// Refuses what a hypervisor on this testbed cannot do, rather than run something else under the
 /// configuration's name.
 fn check_supported(spec: &RunSpec) -> Result<()> {
-    if matches!(spec.hypervisor, Hypervisor::Jailhouse | Hypervisor::Sel4) {
+    if spec.hypervisor == Hypervisor::Jailhouse {
+        return crate::jailhouse::check_supported(spec);
+    }
+    if matches!(spec.hypervisor, Hypervisor::Sel4) {
         bail!(
             "{h} cannot run on the QEMU testbed (it needs its own system on a board): generate the cell with \
              `ivcbench config --hypervisor {h} --experiment {} --platform zcu104` (docs/{h}.md) and capture it with `--target serial`",

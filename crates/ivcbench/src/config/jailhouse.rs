@@ -30,10 +30,24 @@ pub const RESERVED: Region = Region { base: 0x7000_0000, size: 0x1000_0000 };
 pub const HYPERVISOR_MEMORY: Region = Region { base: 0x7FC0_0000, size: 0x0040_0000 };
 /// Each VM's RAM slot in the pool.
 const SLOT: u64 = 0x0400_0000;
-/// The ECAM base of the virtual PCI host: the root cell config's `pci_mmconfig_base` on the
-/// ZynqMP (mainline configs/arm64/zynqmp-zcu102.c), which the cells find in their communication
-/// region. Only documented and checked against the cells' memory here.
-pub const PCI_MMCONFIG_BASE: u64 = 0xFC00_0000;
+/// The ECAM base of the virtual PCI host, the root cell config's `pci_mmconfig_base`, which the
+/// cells find in their communication region: on the ZynqMP mainline's configs/arm64/zynqmp-zcu102.c
+/// value (only documented for the board's root cell, and checked against the cells' memory); on
+/// QEMU virt a free page range below the UARTs, in the root cell ivcbench writes.
+pub fn pci_mmconfig_base(board: &ivc_proto::platform::Platform) -> u64 {
+    if is_qemu(board) {
+        0x08E0_0000
+    } else {
+        0xFC00_0000
+    }
+}
+
+/// QEMU's `virt` testbed, where ivcbench writes the whole root cell (no stock one fits: mainline's
+/// qemu-arm64.c wants 16 CPUs and links its own ivshmem-net device at 00:01.0).
+fn is_qemu(board: &ivc_proto::platform::Platform) -> bool {
+    board.name == "qemu-virt"
+}
+
 /// Peers on the ivshmem link.
 const PEERS: u8 = 2;
 
@@ -42,6 +56,24 @@ const UART_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_WRITE", "JAIL
 const COMM_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_WRITE", "JAILHOUSE_MEM_COMM_REGION"];
 const STATE_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_ROOTSHARED"];
 const RW_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_WRITE", "JAILHOUSE_MEM_ROOTSHARED"];
+
+/// The values of the memory-region flags the cells use (include/jailhouse/cell-config.h), for
+/// checking compiled `.cell` files against the generated cells.
+pub fn mem_flags(flags: &[&str]) -> Result<u64> {
+    flags.iter().try_fold(0u64, |m, f| {
+        let v = match *f {
+            "JAILHOUSE_MEM_READ" => 0x0001,
+            "JAILHOUSE_MEM_WRITE" => 0x0002,
+            "JAILHOUSE_MEM_EXECUTE" => 0x0004,
+            "JAILHOUSE_MEM_IO" => 0x0010,
+            "JAILHOUSE_MEM_COMM_REGION" => 0x0020,
+            "JAILHOUSE_MEM_LOADABLE" => 0x0040,
+            "JAILHOUSE_MEM_ROOTSHARED" => 0x0080,
+            other => bail!("no value known for the memory flag {other}"),
+        };
+        Ok(m | v)
+    })
+}
 
 /// One `struct jailhouse_memory` (a zero-size entry is an absent ivshmem section).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +126,12 @@ pub fn ivshmem_phys() -> (Region, Region) {
     (Region { base: rw.base - jh::STATE_TABLE_SIZE, size: jh::STATE_TABLE_SIZE }, rw)
 }
 
+/// The interferer's status page in the pool (`+interf`): the page after the ivshmem read/write
+/// section, mapped into tx and the interferer at ivc_proto::layout::interf_status_base.
+pub fn status_phys() -> Region {
+    Region { base: ivshmem_phys().1.end(), size: PAGE }
+}
+
 /// A VM's RAM in the pool: slot 0, 1, 2 for tx, rx, interf.
 pub fn ram_phys(vm: &Vm) -> Result<Region> {
     let slot = match vm.role {
@@ -108,13 +146,6 @@ pub fn ram_phys(vm: &Vm) -> Result<Region> {
 
 /// The cells of `sys`, checked: refuses what this Jailhouse cannot do.
 pub fn cells(sys: &System) -> Result<Vec<Cell>> {
-    let board = sys.board;
-    if board.name == "qemu-virt" {
-        bail!(
-            "Jailhouse cells are generated for the ZCU104 and ZCU102 only: Jailhouse needs a Linux root cell on the board, \
-             which the qemu-virt testbed does not have (use --platform zcu104 or zcu102; docs/jailhouse.md)"
-        );
-    }
     if sys.config.suffix.col {
         bail!(
             "{}: mainline Jailhouse has no cache colouring (the artifact used a patched fork, ESRGv3/jailhouse-shedlight), \
@@ -156,6 +187,12 @@ pub fn cells(sys: &System) -> Result<Vec<Cell>> {
         } else {
             None
         };
+        if let Some(st) = sys.interf_status.filter(|_| matches!(vm.role, Role::Tx | Role::Interf)) {
+            // Shared by tx and the interferer only; ROOTSHARED so that both cells may map it.
+            let phys = status_phys();
+            ensure!(st.size <= phys.size, "the interferer's status page {st} is larger than its slot {phys}");
+            mems.push(Mem { what: "interferer status page", phys: phys.base, virt: st.base, size: phys.size, flags: RW_FLAGS });
+        }
         let mut pins = [0u32; 4];
         for irq in vm.doorbell_irq.iter().chain(vm.devices.iter().flat_map(|d| d.irqs.iter())) {
             ensure!((32..160).contains(irq), "INTID {irq} is not an SPI the cell's irqchip entry can give");
@@ -229,7 +266,7 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
                 owned.push((format!("{}'s {}", c.name, m.what), p));
             }
             let bar = Region { base: jh::ivshmem_bar0(&sys.view), size: PAGE };
-            let ecam = Region { base: PCI_MMCONFIG_BASE, size: 1 << 20 };
+            let ecam = Region { base: pci_mmconfig_base(board), size: 1 << 20 };
             for (name, r) in [("the ivshmem register BAR", bar), ("the PCI configuration space", ecam)] {
                 if v.overlaps(&r) {
                     fail(format!("{}'s {} {v} covers {name} {r}", c.name, m.what))?;
@@ -243,7 +280,7 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
         }
     }
     let (state, rw) = ivshmem_phys();
-    for r in [state, rw] {
+    for r in [state, rw, status_phys()] {
         if let Some((who, o)) = owned.iter().find(|(_, o)| o.overlaps(&r)) {
             fail(format!("{who} {o} overlaps the ivshmem region {r}"))?;
         }
@@ -254,6 +291,15 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
         .collect();
     if shm.len() != 2 || shm[0].1 != shm[1].1 {
         fail("tx and rx must both have the ivshmem device with identical shared-memory regions".into())?;
+    }
+    let status: Vec<(&str, &Mem)> =
+        cells.iter().flat_map(|c| c.mems.iter().filter(|m| m.what == "interferer status page").map(|m| (c.name.as_str(), m))).collect();
+    let want = if sys.interf_status.is_some() { 2 } else { 0 };
+    if status.len() != want || status.windows(2).any(|w| w[0].1 != w[1].1) {
+        fail(format!(
+            "the interferer's status page must be mapped identically into tx and interf (and nowhere else), found it in {:?}",
+            status.iter().map(|s| s.0).collect::<Vec<_>>()
+        ))?;
     }
     let doorbell = jh::DOORBELL_IRQ;
     for c in cells {
@@ -364,7 +410,11 @@ pub fn root_regions(sys: &System) -> String {
     let _ = writeln!(w, " * images are loaded into it, so the root cell config must cover it. If the root config's RAM region");
     let _ = writeln!(w, " * already covers {POOL} (mainline zynqmp-zcu102.c's 0x0..0x80000000 does), add nothing;");
     let _ = writeln!(w, " * otherwise add these two. Either way Linux must not use it: see reserved-memory.dtsi.");
-    let _ = writeln!(w, " * The root config also needs pci_mmconfig_base = {PCI_MMCONFIG_BASE:#x} and pci_is_virtual = 1 (the cells'");
+    let _ = writeln!(
+        w,
+        " * The root config also needs pci_mmconfig_base = {:#x} and pci_is_virtual = 1 (the cells'",
+        pci_mmconfig_base(sys.board)
+    );
     let _ = writeln!(w, " * ivshmem device lives on that virtual PCI host), and hypervisor_memory outside this pool, e.g.");
     let _ = writeln!(
         w,
@@ -374,8 +424,12 @@ pub fn root_regions(sys: &System) -> String {
     let _ = writeln!(w, "\t\t/* ivcbench cells' RAM (tx, rx, interf) */ {{");
     let _ = writeln!(w, "\t\t\t.phys_start = {0:#x},\n\t\t\t.virt_start = {0:#x},\n\t\t\t.size = {1:#x},", cells.base, cells.size);
     let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_EXECUTE,\n\t\t}},");
-    let area = Region { base: state.base, size: rw.end() - state.base };
-    let _ = writeln!(w, "\t\t/* ivcbench ivshmem region (state table {state}, read/write section {rw}) */ {{");
+    let area = Region { base: state.base, size: status_phys().end() - state.base };
+    let _ = writeln!(
+        w,
+        "\t\t/* ivcbench ivshmem region (state table {state}, read/write section {rw}) and the interferer's status page {} */ {{",
+        status_phys()
+    );
     let _ = writeln!(w, "\t\t\t.phys_start = {0:#x},\n\t\t\t.virt_start = {0:#x},\n\t\t\t.size = {1:#x},", area.base, area.size);
     let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE,\n\t\t}},");
     s
@@ -396,6 +450,119 @@ pub fn reserved_memory(sys: &System) -> String {
     )
 }
 
+/// The memory the root Linux may use: everything below the reservation (passed as `mem=`).
+pub fn root_linux_mem(board: &ivc_proto::platform::Platform) -> u64 {
+    RESERVED.base - board.ram_base
+}
+
+/// The name of the root cell ivcbench writes for the QEMU testbed.
+pub const ROOT_CELL_NAME: &str = "ivc-root";
+
+/// The whole root cell config of the QEMU testbed (`root.c`): the four cores, Linux's RAM below
+/// the reservation plus the cells' pool (Jailhouse hands a cell's memory back to the root cell
+/// and maps it there while images are loaded), QEMU's devices, Jailhouse's own memory at the top
+/// of RAM, the hypervisor's console on uart1 (the root Linux's console too; uart0 is tx's alone),
+/// and no ivshmem device of its own (Jailhouse links ivshmem peers by BDF, so one at the cells'
+/// 00:01.0 would join their link).
+pub fn root_cell_c(sys: &System) -> Result<String> {
+    let b = sys.board;
+    ensure!(is_qemu(b), "ivcbench writes the whole root cell for qemu-virt only; on {} merge root-cell-regions.c into the board's", b.name);
+    let Gic::V3 { gicd, gicr } = b.gic else { bail!("{}: the QEMU testbed's root cell expects GICv3", b.name) };
+    let Some(uart1) = b.uart2_base else { bail!("{}: the root Linux's console needs a second UART", b.name) };
+    let ram = Region { base: b.ram_base, size: HYPERVISOR_MEMORY.base - b.ram_base };
+    let mmio = Region { base: b.uart_base, size: b.ram_base - b.uart_base };
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "/* Jailhouse root cell `{ROOT_CELL_NAME}` for ivcbench's cells on QEMU virt");
+    let _ = writeln!(w, " * (-machine virt,gic-version=3,virtualization=on,its=off -cpu cortex-a57 -smp {} -m 1G).", b.cores);
+    let _ = writeln!(w, " * Generated by `ivcbench config --hypervisor jailhouse --platform qemu-virt`; regenerate rather than edit.");
+    let _ = writeln!(
+        w,
+        " * Linux boots with mem={}M (below the cells' pool {POOL} and Jailhouse {HYPERVISOR_MEMORY})",
+        root_linux_mem(b) >> 20
+    );
+    let _ = writeln!(w, " * and console=ttyAMA1: uart1 is the root's and the hypervisor's console, uart0 is tx's. */\n");
+    let _ = writeln!(w, "#include <jailhouse/types.h>\n#include <jailhouse/cell-config.h>\n");
+    let _ = writeln!(w, "struct {{\n\tstruct jailhouse_system header;\n\t__u64 cpus[1];");
+    let _ = writeln!(w, "\tstruct jailhouse_memory mem_regions[3];\n\tstruct jailhouse_irqchip irqchips[1];");
+    let _ = writeln!(w, "}} __attribute__((packed)) config = {{");
+    let _ = writeln!(w, "\t.header = {{");
+    let _ = writeln!(w, "\t\t.signature = JAILHOUSE_SYSTEM_SIGNATURE,");
+    let _ = writeln!(w, "\t\t.revision = JAILHOUSE_CONFIG_REVISION,");
+    let _ = writeln!(w, "\t\t.architecture = JAILHOUSE_ARM64,");
+    let _ = writeln!(w, "\t\t.hypervisor_memory = {{");
+    let _ = writeln!(w, "\t\t\t.phys_start = {},\n\t\t\t.size = {},", hex(HYPERVISOR_MEMORY.base), hex(HYPERVISOR_MEMORY.size));
+    let _ = writeln!(w, "\t\t}},");
+    let _ = writeln!(w, "\t\t.debug_console = {{");
+    let _ = writeln!(w, "\t\t\t.address = {},\n\t\t\t.size = {},", hex(uart1), hex(PAGE));
+    let _ = writeln!(w, "\t\t\t.type = JAILHOUSE_CON_TYPE_PL011,");
+    let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_CON_ACCESS_MMIO | JAILHOUSE_CON_REGDIST_4,");
+    let _ = writeln!(w, "\t\t}},");
+    let _ = writeln!(w, "\t\t.platform_info = {{");
+    let _ = writeln!(w, "\t\t\t.pci_mmconfig_base = {},", hex(pci_mmconfig_base(b)));
+    let _ = writeln!(w, "\t\t\t.pci_mmconfig_end_bus = 0,\n\t\t\t.pci_is_virtual = 1,\n\t\t\t.pci_domain = 1,");
+    let _ = writeln!(w, "\t\t\t.arm = {{");
+    let _ = writeln!(w, "\t\t\t\t.gic_version = 3,\n\t\t\t\t.gicd_base = {},\n\t\t\t\t.gicr_base = {},", hex(gicd), hex(gicr));
+    let _ = writeln!(w, "\t\t\t\t.maintenance_irq = 25,");
+    let _ = writeln!(w, "\t\t\t}},");
+    let _ = writeln!(w, "\t\t}},");
+    let _ = writeln!(w, "\t\t.root_cell = {{");
+    let _ = writeln!(w, "\t\t\t.name = \"{ROOT_CELL_NAME}\",");
+    let _ = writeln!(w, "\t\t\t.cpu_set_size = sizeof(config.cpus),");
+    let _ = writeln!(w, "\t\t\t.num_memory_regions = ARRAY_SIZE(config.mem_regions),");
+    let _ = writeln!(w, "\t\t\t.num_irqchips = ARRAY_SIZE(config.irqchips),");
+    let _ = writeln!(w, "\t\t\t.vpci_irq_base = 128 - 32,");
+    let _ = writeln!(w, "\t\t}},");
+    let _ = writeln!(w, "\t}},\n");
+    let _ = writeln!(w, "\t.cpus = {{ {:#b} }},\n", (1u64 << b.cores) - 1);
+    let _ = writeln!(w, "\t.mem_regions = {{");
+    let regions: [(&str, Region, &str); 3] = [
+        (
+            "QEMU's devices from uart0 up to RAM (UARTs, RTC, fw_cfg, GPIO, virtio, PCIe windows)",
+            mmio,
+            "JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_IO",
+        ),
+        (
+            "RAM: Linux's, the cells' pool, the ivshmem area (all but Jailhouse's own)",
+            ram,
+            "JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_EXECUTE",
+        ),
+        (
+            "PCIe ECAM (high)",
+            Region { base: 0x40_1000_0000, size: 0x1000_0000 },
+            "JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_IO",
+        ),
+    ];
+    for (what, r, flags) in regions {
+        let _ = writeln!(w, "\t\t/* {what} */ {{");
+        let _ = writeln!(w, "\t\t\t.phys_start = {0},\n\t\t\t.virt_start = {0},\n\t\t\t.size = {1},", hex(r.base), hex(r.size));
+        let _ = writeln!(w, "\t\t\t.flags = {flags},\n\t\t}},");
+    }
+    let _ = writeln!(w, "\t}},\n");
+    let _ = writeln!(w, "\t.irqchips = {{");
+    let _ = writeln!(w, "\t\t/* GIC: every SPI the bitmap reaches starts with the root */ {{");
+    let _ = writeln!(w, "\t\t\t.address = {},\n\t\t\t.pin_base = 32,", hex(gicd));
+    let _ = writeln!(w, "\t\t\t.pin_bitmap = {{ 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff }},");
+    let _ = writeln!(w, "\t\t}},\n\t}},\n}};");
+    Ok(s)
+}
+
+/// The `jailhouse` commands that create, load and start the cells, for a shell on the root cell:
+/// cell configs in `cells/`, images in `images/` (relative to where it runs). Every cell is
+/// created before any is loaded (on the QEMU testbed without icount, creating a cell while
+/// another ran hung now and then), then loaded and started: interf first (the interference is on
+/// before anything is measured), rx before tx (rx's handler should exist before tx can ring).
+pub fn cell_commands(cells: &[Cell], cell_dir: &str, image_dir: &str) -> Vec<String> {
+    let order = [Role::Interf, Role::Rx, Role::Tx];
+    let ordered: Vec<&Cell> = order.iter().filter_map(|r| cells.iter().find(|c| c.role == *r)).collect();
+    let mut v: Vec<String> = ordered.iter().map(|c| format!("jailhouse cell create {cell_dir}/{}.cell", c.role.name())).collect();
+    for c in &ordered {
+        v.push(format!("jailhouse cell load {} {image_dir}/{}.bin -a {}", c.name, c.role.name(), hex(c.reset)));
+        v.push(format!("jailhouse cell start {}", c.name));
+    }
+    v
+}
+
 /// The script the user runs on the root cell, in the generated directory.
 pub fn run_sh(sys: &System, cells: &[Cell]) -> String {
     let mut s = String::new();
@@ -412,15 +579,8 @@ pub fn run_sh(sys: &System, cells: &[Cell]) -> String {
     let _ = writeln!(w, "# Cells left from an earlier run go first (their names are ivcbench's).");
     let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
     let _ = writeln!(w, "for c in {}; do jailhouse cell destroy \"$c\" 2>/dev/null || true; done", names.join(" "));
-    // interf first (the interference is on before anything is measured), rx before tx (tx waits for
-    // rx's `ready` anyway, but rx's handler should exist before tx can ring).
-    let order = [Role::Interf, Role::Rx, Role::Tx];
-    for role in order {
-        let Some(c) = cells.iter().find(|c| c.role == role) else { continue };
-        let r = role.name();
-        let _ = writeln!(w, "jailhouse cell create {r}.cell");
-        let _ = writeln!(w, "jailhouse cell load {} images/{r}.bin -a {}", c.name, hex(c.reset));
-        let _ = writeln!(w, "jailhouse cell start {}", c.name);
+    for line in cell_commands(cells, ".", "images") {
+        let _ = writeln!(w, "{line}");
     }
     let _ = writeln!(
         w,
@@ -442,8 +602,12 @@ pub fn files(sys: &System) -> Result<Vec<(&'static str, String)>> {
         };
         out.push((name, cell_c(sys, c)));
     }
-    out.push(("root-cell-regions.c", root_regions(sys)));
-    out.push(("reserved-memory.dtsi", reserved_memory(sys)));
+    if is_qemu(sys.board) {
+        out.push(("root.c", root_cell_c(sys)?));
+    } else {
+        out.push(("root-cell-regions.c", root_regions(sys)));
+        out.push(("reserved-memory.dtsi", reserved_memory(sys)));
+    }
     out.push(("run.sh", run_sh(sys, &cells)));
     Ok(out)
 }
@@ -453,7 +617,7 @@ mod tests {
     use super::super::{matrix, System};
     use super::*;
     use crate::names::{Configuration, Hypervisor};
-    use ivc_proto::platform::{Platform, ZCU102, ZCU104};
+    use ivc_proto::platform::{Platform, QEMU_VIRT, ZCU102, ZCU104};
     use std::path::Path;
 
     fn sys(p: &'static Platform, c: &str) -> System {
@@ -470,7 +634,7 @@ mod tests {
 
     #[test]
     fn every_uncoloured_cell_is_generated_and_consistent_on_both_boards() {
-        for p in [&ZCU104, &ZCU102] {
+        for p in [&ZCU104, &ZCU102, &QEMU_VIRT] {
             for cell in matrix().into_iter().filter(|c| !c.suffix.col) {
                 let s = sys(p, &cell.to_string());
                 let cells = cells(&s).unwrap_or_else(|e| panic!("{e:#}"));
@@ -512,7 +676,22 @@ mod tests {
                 if n == 3 {
                     want.push("interf.c");
                 }
-                want.extend(["root-cell-regions.c", "reserved-memory.dtsi", "run.sh"]);
+                if p.name == "qemu-virt" {
+                    want.extend(["root.c", "run.sh"]);
+                } else {
+                    want.extend(["root-cell-regions.c", "reserved-memory.dtsi", "run.sh"]);
+                }
+                // The interferer's status page: the same page in tx and interf, nowhere else.
+                let status: Vec<(Role, &Mem)> =
+                    cells.iter().flat_map(|c| c.mems.iter().filter(|m| m.what == "interferer status page").map(|m| (c.role, m))).collect();
+                if n == 3 {
+                    assert_eq!((status.len(), status[0].0, status[1].0), (2, Role::Tx, Role::Interf));
+                    assert_eq!(status[0].1, status[1].1);
+                    assert_eq!(status[0].1.virt, ivc_proto::layout::interf_status_base(s.view.shmem_base));
+                    assert_eq!((status[0].1.phys, status[0].1.phys), (status_phys().base, rw.phys + rw.size));
+                } else {
+                    assert!(status.is_empty());
+                }
                 assert_eq!(names, want);
                 for ((name, text), c) in files.iter().zip(&cells) {
                     assert_eq!(text.matches('{').count(), text.matches('}').count(), "{name}: braces");
@@ -532,7 +711,9 @@ mod tests {
                 if n == 3 {
                     assert!(start("interf") < start("rx"));
                 }
-                assert!(run.contains("jailhouse cell load ivc-tx images/tx.bin -a 0x20080000"));
+                assert!(run.contains(&format!("jailhouse cell load ivc-tx images/tx.bin -a {:#x}", p.load_addr)), "{run}");
+                // Every cell is created before any is loaded.
+                assert!(run.rfind("jailhouse cell create").unwrap() < run.find("jailhouse cell load").unwrap(), "{run}");
             }
         }
     }
@@ -557,7 +738,8 @@ mod tests {
         assert!(rx.contains(".bar_mask = JAILHOUSE_IVSHMEM_BAR_MASK_INTX,\n\t\t\t.shmem_regions_start = 3,\n\t\t\t.shmem_dev_id = 1,\n\t\t\t.shmem_peers = 2,"));
         let root = root_regions(&s);
         assert!(root.contains(".phys_start = 0x70000000,\n\t\t\t.virt_start = 0x70000000,\n\t\t\t.size = 0xc000000,"), "{root}");
-        assert!(root.contains(".phys_start = 0x7c1ff000,\n\t\t\t.virt_start = 0x7c1ff000,\n\t\t\t.size = 0x1002000,"), "{root}");
+        // State table, read/write section and the interferer's status page.
+        assert!(root.contains(".phys_start = 0x7c1ff000,\n\t\t\t.virt_start = 0x7c1ff000,\n\t\t\t.size = 0x1003000,"), "{root}");
         assert!(reserved_memory(&s).contains("reg = <0x0 0x70000000 0x0 0x10000000>;"));
     }
 
@@ -567,9 +749,44 @@ mod tests {
             let e = cells(&sys(&ZCU104, c)).unwrap_err().to_string();
             assert!(e.contains("mainline Jailhouse has no cache colouring"), "{e}");
         }
-        let s = System::new(Hypervisor::Jailhouse, &ivc_proto::platform::QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i"))
-            .unwrap();
-        assert!(cells(&s).unwrap_err().to_string().contains("Linux root cell"));
+    }
+
+    #[test]
+    fn the_qemu_root_cell_holds_the_cells_and_keeps_linux_below_them() {
+        let s = sys(&QEMU_VIRT, "notif+interf");
+        let root = root_cell_c(&s).unwrap();
+        assert!(root.contains("\t.cpus = { 0b1111 },"), "{root}");
+        assert!(root.contains(".hypervisor_memory = {\n\t\t\t.phys_start = 0x7fc00000,\n\t\t\t.size = 0x400000,"), "{root}");
+        assert!(root.contains(".debug_console = {\n\t\t\t.address = 0x9040000,"), "{root}");
+        assert!(root.contains(".pci_mmconfig_base = 0x8e00000,"), "{root}");
+        assert!(root.contains(".gicd_base = 0x8000000,\n\t\t\t\t.gicr_base = 0x80a0000,"), "{root}");
+        assert!(root.contains(&format!(".name = \"{ROOT_CELL_NAME}\",")));
+        // No ivshmem device of the root's own: it would join the cells' link at 00:01.0.
+        assert!(!root.contains("pci_devices"), "{root}");
+        assert_eq!(root.matches('{').count(), root.matches('}').count());
+        // The RAM region covers every cell's memory; Linux (mem=) ends where the pool starts.
+        let ram = root.split("/* RAM").nth(1).unwrap();
+        assert!(ram.contains(".phys_start = 0x40000000,\n\t\t\t.virt_start = 0x40000000,\n\t\t\t.size = 0x3fc00000,"), "{ram}");
+        let ram = Region { base: 0x4000_0000, size: 0x3fc0_0000 };
+        for c in cells(&s).unwrap() {
+            for m in c.mems.iter().filter(|m| m.size > 0 && !m.flags.contains(&"JAILHOUSE_MEM_IO") && m.phys != 0) {
+                assert!(ram.contains(&Region { base: m.phys, size: m.size }), "{} {}", c.name, m.what);
+            }
+        }
+        assert_eq!(QEMU_VIRT.ram_base + root_linux_mem(&QEMU_VIRT), POOL.base);
+        assert_eq!(root_linux_mem(&QEMU_VIRT), 768 << 20);
+        // The cells take PL011 consoles there, and the ECAM is clear of their memory.
+        let tx = cell_c(&s, &cells(&s).unwrap()[0]);
+        assert!(tx.contains(".type = JAILHOUSE_CON_TYPE_PL011,") && tx.contains("/* uart0 */ {\n\t\t\t.phys_start = 0x9000000,"), "{tx}");
+        assert!(root_cell_c(&sys(&ZCU104, "notif")).unwrap_err().to_string().contains("merge root-cell-regions.c"));
+    }
+
+    #[test]
+    fn mem_flags_have_jailhouse_values() {
+        assert_eq!(mem_flags(RAM_FLAGS).unwrap(), 0x47);
+        assert_eq!(mem_flags(UART_FLAGS).unwrap(), 0x93);
+        assert_eq!(mem_flags(COMM_FLAGS).unwrap(), 0x23);
+        assert!(mem_flags(&["JAILHOUSE_MEM_DMA"]).is_err());
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub struct System {
     /// The interference buffer (inside interf's RAM).
     pub interf_buffer: Region,
     /// The interferer's status page shared with tx, where the interferer has no console and the
-    /// hypervisor's configuration maps it (Bao; see ivc_proto::layout::InterfStatus).
+    /// hypervisor's configuration maps it (Bao, Jailhouse; see ivc_proto::layout::InterfStatus).
     pub interf_status: Option<Region>,
 }
 
@@ -207,7 +207,7 @@ impl System {
             shmem_colours: colours.map(|c| c.0),
             hyp_colours: colours.and_then(|c| c.2),
             interf_buffer: Region { base: view.interf_base, size: buffer },
-            interf_status: (s.interf && hyp == Hypervisor::Bao).then_some(Region {
+            interf_status: (s.interf && matches!(hyp, Hypervisor::Bao | Hypervisor::Jailhouse)).then_some(Region {
                 base: ivc_proto::layout::interf_status_base(view.shmem_base),
                 size: ivc_proto::layout::INTERF_STATUS_SIZE as u64,
             }),

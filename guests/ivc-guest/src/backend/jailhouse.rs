@@ -8,12 +8,14 @@
 //! device's read/write section, which the configuration places at the view's `shmem_base`. tx
 //! rings rx by writing rx's peer id to the DOORBELL register; Jailhouse raises rx's INTx, the SPI
 //! `32 + vpci_irq_base + pin - 1`. The parsing is ivc_proto::ivshmem's, tested on the host against
-//! a model of the device. Console: tx the board's first UART, rx its second, the interferer none.
+//! a model of the device. Console: tx the board's first UART, rx its second, the interferer none;
+//! with `+interf` the interferer counts its passes in a status page the cells of tx and the
+//! interferer share (a plain memory region of both cell configurations), as under Bao.
 
 use super::Backend;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use ivc_proto::ivshmem::{self, reg, ConfigSpace};
-use ivc_proto::layout::ControlBlock;
+use ivc_proto::layout::{interf_status_base, ControlBlock, InterfStatus};
 use ivc_proto::params::Role;
 use ivc_proto::platform::Gic;
 use ivc_proto::vm::jailhouse::{self as jh, comm};
@@ -160,6 +162,14 @@ impl Backend for Jailhouse {
         // doorbell write reaches the device (Jailhouse adds its own before raising the IRQ).
         unsafe { core::arch::asm!("dsb ish", options(nostack)) };
         reg_write(reg::DOORBELL, ivshmem::doorbell(TARGET.load(Ordering::Relaxed) as u16, jh::VECTOR));
+    }
+
+    fn interf_status() -> Option<&'static InterfStatus> {
+        // SAFETY: the page after the shared region, where the cell configuration maps the
+        // interferer's status page into tx and the interferer only (normal memory, for the life
+        // of the cell; `+interf` only, and only then is it read or written); it is only accessed
+        // through InterfStatus's atomics.
+        Some(unsafe { &*(interf_status_base(PLATFORM.shmem_base) as *const InterfStatus) })
     }
 
     fn placement() -> &'static str {
