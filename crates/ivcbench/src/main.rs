@@ -176,6 +176,17 @@ struct ReportArgs {
     /// Report damaged captures with a warning and their cell marked damaged, instead of failing.
     #[arg(long)]
     lenient: bool,
+    /// What the artifact's tables were measured on (they do not record it): `hardware` when you
+    /// know they come from a board; left `unknown`, they are labelled so. ivcbench's own captures
+    /// take theirs from their metadata.
+    #[arg(long, value_enum, default_value = "unknown")]
+    origin: TablesOrigin,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TablesOrigin {
+    Unknown,
+    Hardware,
 }
 
 /// `lose-notification@5`, `corrupt-chunk@0`.
@@ -476,7 +487,7 @@ fn real_main() -> Result<()> {
                 match ivc_proto::capture::decode(&bytes) {
                     Ok(c) => match c.run("tx") {
                         Some(tx) => {
-                            print!("{}", report::summary(tx, &report::load::testbed_of(&path))?);
+                            print!("{}", report::summary(tx, &report::load::provenance_of(&path).describe())?);
                             if let Some(line) = report::interference(&c) {
                                 println!("{line}");
                             }
@@ -497,7 +508,11 @@ fn real_main() -> Result<()> {
             }
         }
         Command::Report(a) => {
-            let load = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: a.lenient };
+            let load = report::load::LoadOptions {
+                legacy_freq_hz: a.legacy_freq,
+                lenient: a.lenient,
+                hardware_tables: a.origin == TablesOrigin::Hardware,
+            };
             let cells = report::output::load(&a.dir, &load)?;
             if cells.is_empty() {
                 bail!("no captures under {}/notif or {}/transfer", a.dir.display(), a.dir.display());
@@ -509,7 +524,7 @@ fn real_main() -> Result<()> {
             eprintln!("ivcbench: report on {} capture(s) written to {}", cells.len(), out.display());
         }
         Command::Status { dir, legacy_freq } => {
-            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true };
+            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false };
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
         }
@@ -629,7 +644,7 @@ fn demo(out: PathBuf) -> Result<()> {
         print_outcome(o)?;
         println!();
     }
-    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false };
+    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false };
     let cells = report::output::load(&out, &load)?;
     let report_dir = out.join("report");
     let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };

@@ -62,7 +62,8 @@ fn group_u64(g: &Group, key: &str) -> Result<u64> {
     }
 }
 
-/// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated or hardware).
+/// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated, hardware or
+/// unknown). Metric names as in docs/report.md: round trip, one-way, throughput.
 pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     let h = &run.header;
     let mut s = String::new();
@@ -70,9 +71,7 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     match h.experiment.as_str() {
         "notif" => {
             let Some(g) = run.groups.first() else { bail!("notif run without samples") };
-            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else {
-                bail!("notif run without an `rtt` column")
-            };
+            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else { bail!("notif run without an `rtt` column") };
             let (rtt, oneway) = (rtt.as_slice(), oneway.as_deref());
             writeln!(s, "  samples {}, lost {}", g.count, run.lost())?;
             if !g.histograms.is_empty() {
@@ -83,13 +82,13 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
                 if let Some(t) = Stats::of(col.iter().map(|&v| ticks_to_ns(v, h.freq_hz))) {
                     writeln!(
                         s,
-                        "  {name:<8} ns: min {:>9.0}  median {:>9.0}  mean {:>9.0}  p99 {:>9.0}  max {:>9.0}",
+                        "  {name:<10} ns: min {:>9.0}  median {:>9.0}  mean {:>9.0}  p99 {:>9.0}  max {:>9.0}",
                         t.min, t.median, t.mean, t.p99, t.max
                     )?;
                 }
                 Ok(())
             };
-            line(&mut s, "rtt", rtt)?;
+            line(&mut s, "round trip", rtt)?;
             if let Some(ow) = oneway.filter(|_| h.get("common_counter") == Some("yes")) {
                 line(&mut s, "one-way", ow)?;
             }

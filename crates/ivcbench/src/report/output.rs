@@ -83,18 +83,43 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     Ok(md)
 }
 
-/// (file name, caption, SVG) of every figure the cells have data for.
-fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
+/// (file name, caption, SVG) of every figure the cells have data for. Each image carries the
+/// provenance of what it draws in a line at its bottom, and each caption says it too.
+pub fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
     use ivc_proto::params::Experiment;
     let notif: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Notif).collect();
     let transfer: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Transfer).collect();
     let mut out = Vec::new();
+    let mut add = |name: &str, title: String, of: &[&Cell], svg: String| {
+        let holds = export::provenance_summary(of.iter().copied());
+        out.push((name.to_string(), format!("{title}. {holds}."), super::plot::with_footer(&svg, &holds)));
+    };
     if !notif.is_empty() {
-        out.push(("notif".into(), "Notification latency per configuration and hypervisor".into(), super::plot::notif_violin(&notif)));
-        out.push(("notif-tail".into(), "Notification latency tail: fraction of samples above a latency".into(), super::plot::notif_tail(&notif)));
+        let axis = if super::plot::violin_is_log(&notif) {
+            "log axis, chosen because the slowest cell's p99 is 20 times the fastest cell's median or more"
+        } else {
+            "linear axis"
+        };
+        add(
+            "notif",
+            format!("Notification round trip per configuration and hypervisor ({axis})"),
+            &notif,
+            super::plot::notif_violin(&notif),
+        );
+        add(
+            "notif-tail",
+            "Notification round trip tail: fraction of samples above a value".into(),
+            &notif,
+            super::plot::notif_tail(&notif),
+        );
     }
     if !transfer.is_empty() {
-        out.push(("transfer".into(), "Transfer throughput by buffer size: polling / interrupt, without / with interference".into(), super::plot::transfer_grid(&transfer)));
+        add(
+            "transfer",
+            "Transfer throughput by buffer size (ticks at the sizes measured): polling / interrupt, without / with interference".into(),
+            &transfer,
+            super::plot::transfer_grid(&transfer),
+        );
     }
     out
 }
