@@ -1,6 +1,7 @@
 //! One result type, several formats: the report's rows as CSV, JSON, Markdown and one
 //! self-contained HTML page (tables, figures, and how each capture was made).
 
+use super::compare::Comparison;
 use super::dataset::{Cell, CellData, NotifData, Origin};
 use super::stats::Stats;
 use serde::Serialize;
@@ -243,13 +244,15 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// JSON: the rows, the PMU summaries and, with `raw`, every sample of every cell in ticks.
-pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
+pub fn to_json(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], raw: bool) -> String {
     #[derive(Serialize)]
     struct RawCell<'a> {
         source: String,
         experiment: &'static str,
         hypervisor: &'a str,
         configuration: String,
+        provenance: &'static str,
+        metric: Option<&'static str>,
         freq_hz: u64,
         unit: &'static str,
         latency: Option<&'a [u64]>,
@@ -271,6 +274,8 @@ pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
                     experiment: c.experiment.name(),
                     hypervisor: &c.hypervisor,
                     configuration: configuration_name(c),
+                    provenance: c.provenance.name(),
+                    metric: latency.map(|_| if c.origin == Origin::Legacy { "irqlat" } else { "round_trip" }),
                     freq_hz: c.freq_hz,
                     unit: "ticks",
                     latency,
@@ -300,6 +305,7 @@ pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
         "holds": provenance_summary(cells),
         "captures": captures,
         "rows": rows,
+        "comparisons": comparisons,
         "pmu": pmu_rows(cells),
         "damage": damage,
         "samples": raw_cells,
@@ -315,8 +321,9 @@ fn fmt_stat(v: f64, unit: &str) -> String {
     }
 }
 
-/// Markdown tables: notif latencies, transfer throughputs, PMU summaries.
-pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
+/// Markdown tables: notif round trips and one-way times, transfer throughputs, each configuration
+/// against its base, the interference applied, PMU summaries.
+pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison]) -> String {
     let mut s = format!("{}.\n\n", provenance_summary(cells));
     let notif: Vec<&Row> = rows.iter().filter(|r| r.experiment == "notif").collect();
     if !notif.is_empty() {
@@ -338,6 +345,11 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
             s.push_str(&md_row(r, Some(what)));
         }
         s.push('\n');
+    }
+    if !comparisons.is_empty() {
+        s.push_str("### Each configuration against its base (B vs A: +interf vs base, +interf+col vs +interf, +interf+col+hypcol vs +interf+col, +col vs base)\n\n");
+        s.push_str(&super::compare::to_markdown(comparisons));
+        s.push_str("\nchange: (B - A) / A; intervals: bootstrap 95%; verdict: faster/slower when the median's interval excludes 0 and Mann-Whitney p < 0.05 (docs/report.md).\n\n");
     }
     let interf: Vec<&Cell> = cells.iter().filter(|c| c.interference.is_some()).collect();
     if !interf.is_empty() {
@@ -402,7 +414,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// One self-contained page: no external files, the figures inline as SVG.
-pub fn to_html(rows: &[Row], cells: &[Cell], figures: &[(String, String)], status: &str) -> String {
+pub fn to_html(markdown: &str, cells: &[Cell], figures: &[(String, String)], status: &str) -> String {
     let mut s = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ivcbench report</title>\n<style>\n\
 body{font-family:'DejaVu Sans',sans-serif;margin:2em auto;max-width:1200px;color:#222}\n\
@@ -423,7 +435,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
     }
     s.push_str("<h2>Statistics</h2>\n");
     // The Markdown tables, as HTML tables.
-    for block in to_markdown(rows, cells).split("### ").skip(1) {
+    for block in markdown.split("### ").skip(1) {
         let mut lines = block.lines();
         let title = lines.next().unwrap_or("");
         let _ = writeln!(s, "<h3>{}</h3>\n<table>", html_escape(title));

@@ -1,5 +1,6 @@
 //! Step 4 of the workflow: turn captures into statistics, summaries, figures and exports.
 
+pub mod compare;
 pub mod dataset;
 pub mod export;
 pub mod legacy;

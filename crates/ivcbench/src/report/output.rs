@@ -60,10 +60,11 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     if want(Format::Csv) {
         put("report.csv", &export::to_csv(&rows))?;
     }
+    let comparisons = super::compare::against_base(cells);
     if want(Format::Json) {
-        put("report.json", &export::to_json(&rows, cells, opts.raw))?;
+        put("report.json", &export::to_json(&rows, cells, &comparisons, opts.raw))?;
     }
-    let md = export::to_markdown(&rows, cells);
+    let md = export::to_markdown(&rows, cells, &comparisons);
     if want(Format::Md) {
         put("report.md", &md)?;
     }
@@ -78,7 +79,7 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     }
     if want(Format::Html) {
         let figs: Vec<(String, String)> = figures.into_iter().map(|(_, title, svg)| (title, svg)).collect();
-        put("report.html", &export::to_html(&rows, cells, &figs, &status::matrix(cells)))?;
+        put("report.html", &export::to_html(&md, cells, &figs, &status::matrix(cells)))?;
     }
     Ok(md)
 }
