@@ -56,6 +56,10 @@ enum Command {
     /// Report on a captures directory: statistics (CSV, JSON, Markdown), figures (SVG, PNG) and one
     /// self-contained HTML page. Reads ivcbench's captures and the RTAS'23 artifact's tables.
     Report(ReportArgs),
+    /// Compare B against A: two captures, two cells, or two captures/report directories (a report
+    /// directory's report.json written with --raw). Per metric, mode and buffer size: medians and
+    /// p99 with bootstrap 95% intervals of their change, Mann-Whitney p, Cliff's delta, a verdict.
+    Compare(CompareArgs),
     /// Show which hypervisor x configuration cells of the matrix are done, missing or damaged.
     Status {
         /// Captures directory (holding notif/ and transfer/).
@@ -132,6 +136,25 @@ struct LavaArgs {
 }
 
 #[derive(Args)]
+struct CompareArgs {
+    /// The reference: a capture (e.g. experiments/comm/notif/xen), a captures directory or a
+    /// report directory.
+    a: PathBuf,
+    /// What is compared with it.
+    b: PathBuf,
+    /// Exit non-zero when B is slower than A beyond chance (the verdict says `slower`) by more
+    /// than PCT percent on any median: a regression gate for a hypervisor's CI.
+    #[arg(long, value_name = "PCT")]
+    fail_if_slower: Option<f64>,
+    /// Write the comparison as JSON to this file as well.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Counter frequency of the artifact's tables (they do not record it).
+    #[arg(long, default_value = "100MHz", value_parser = parse_freq)]
+    legacy_freq: u64,
+}
+
+#[derive(Args)]
 struct ImportLavaArgs {
     /// The job's log as LAVA keeps it (the YAML `output.yaml`, from the job page or `lavacli jobs logs --raw`).
     log: PathBuf,
@@ -176,6 +199,17 @@ struct ReportArgs {
     /// Report damaged captures with a warning and their cell marked damaged, instead of failing.
     #[arg(long)]
     lenient: bool,
+    /// What the artifact's tables were measured on (they do not record it): `hardware` when you
+    /// know they come from a board; left `unknown`, they are labelled so. ivcbench's own captures
+    /// take theirs from their metadata.
+    #[arg(long, value_enum, default_value = "unknown")]
+    origin: TablesOrigin,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TablesOrigin {
+    Unknown,
+    Hardware,
 }
 
 /// `lose-notification@5`, `corrupt-chunk@0`.
@@ -498,7 +532,7 @@ fn real_main() -> Result<()> {
                 match ivc_proto::capture::decode(&bytes) {
                     Ok(c) => match c.run("tx") {
                         Some(tx) => {
-                            print!("{}", report::summary(tx, &report::load::testbed_of(&path))?);
+                            print!("{}", report::summary(tx, &report::load::provenance_of(&path).describe())?);
                             if let Some(line) = report::interference(&c) {
                                 println!("{line}");
                             }
@@ -519,7 +553,11 @@ fn real_main() -> Result<()> {
             }
         }
         Command::Report(a) => {
-            let load = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: a.lenient };
+            let load = report::load::LoadOptions {
+                legacy_freq_hz: a.legacy_freq,
+                lenient: a.lenient,
+                hardware_tables: a.origin == TablesOrigin::Hardware,
+            };
             let cells = report::output::load(&a.dir, &load)?;
             if cells.is_empty() {
                 bail!("no captures under {}/notif or {}/transfer", a.dir.display(), a.dir.display());
@@ -530,12 +568,35 @@ fn real_main() -> Result<()> {
             print!("{md}");
             eprintln!("ivcbench: report on {} capture(s) written to {}", cells.len(), out.display());
         }
+        Command::Compare(a) => compare_command(&a)?,
         Command::Status { dir, legacy_freq } => {
-            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true };
+            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false };
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
         }
         Command::Demo { out } => demo(out)?,
+    }
+    Ok(())
+}
+
+/// `compare`: the table, a verdict per row, and the regression gate.
+fn compare_command(a: &CompareArgs) -> Result<()> {
+    let opts = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: false, hardware_tables: false };
+    let rows = report::compare::compare_paths(&a.a, &a.b, &opts)?;
+    print!("{}", report::compare::to_markdown(&rows));
+    println!();
+    for r in &rows {
+        println!("{} vs {}, {}: {} ({})", r.b, r.a, r.what, r.verdict, r.provenance);
+    }
+    if let Some(path) = &a.json {
+        std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(pct) = a.fail_if_slower {
+        let slower: Vec<String> =
+            rows.iter().filter(|r| r.slower_pct > pct).map(|r| format!("{} ({}: {})", r.what, r.b, r.verdict)).collect();
+        if !slower.is_empty() {
+            bail!("slower than the reference by more than {pct}%: {}", slower.join("; "));
+        }
     }
     Ok(())
 }
@@ -651,7 +712,7 @@ fn demo(out: PathBuf) -> Result<()> {
         print_outcome(o)?;
         println!();
     }
-    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false };
+    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false };
     let cells = report::output::load(&out, &load)?;
     let report_dir = out.join("report");
     let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };

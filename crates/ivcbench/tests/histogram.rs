@@ -25,7 +25,7 @@ fn report_percentiles(dir: &std::path::Path) -> (f64, f64) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let row: Vec<&str> = csv.lines().find(|l| l.starts_with("notif,baremetal,base,latency")).unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().find(|l| l.starts_with("notif,baremetal,base,round_trip")).unwrap().split(',').collect();
     let f = |n: &str| row[header.iter().position(|h| *h == n).unwrap()].parse::<f64>().unwrap();
     (f("p99"), f("p999"))
 }

@@ -98,8 +98,9 @@ fn statistics_of_artifact_tables_and_ivcbench_captures() {
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
 
     // bao, artifact table at 100 MHz: 100..500 ticks -> 1000..5000 ns over two tables.
-    let r = csv_row(&csv, &["bao", "base", "latency"]);
-    for (name, want) in [("n", 5.0), ("min", 1000.0), ("median", 3000.0), ("mean", 3000.0), ("p90", 5000.0), ("max", 5000.0)] {
+    // Quantiles interpolate linearly (numpy's default): p90 of 1000..5000 is 4000 + 0.6 * 1000.
+    let r = csv_row(&csv, &["bao", "base", "irqlat"]);
+    for (name, want) in [("n", 5.0), ("min", 1000.0), ("median", 3000.0), ("mean", 3000.0), ("p90", 4600.0), ("max", 5000.0)] {
         assert_eq!(field(&csv, &r, name), want, "bao {name}");
     }
     // Sample standard deviation of 1000..5000 step 1000: sqrt(2.5e6).
@@ -115,10 +116,10 @@ fn statistics_of_artifact_tables_and_ivcbench_captures() {
     assert_eq!(field(&csv, &r, "median"), 1600.0);
 
     // xen+interf, ivcbench at 62.5 MHz: 625/1250/1875 ticks = 10/20/30 us; one lost.
-    let r = csv_row(&csv, &["xen", "+interf", "latency"]);
+    let r = csv_row(&csv, &["xen", "+interf", "round_trip"]);
     assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "lost"), field(&csv, &r, "median")), (3.0, 1.0, 20000.0));
     // One-way: 1875 / 2 = 937 ticks = 14992 ns.
-    let r = csv_row(&csv, &["xen", "+interf", "oneway"]);
+    let r = csv_row(&csv, &["xen", "+interf", "one_way"]);
     assert_eq!(field(&csv, &r, "max"), 14992.0);
 
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
@@ -126,13 +127,22 @@ fn statistics_of_artifact_tables_and_ivcbench_captures() {
     let cycles = pmu.iter().find(|p| p["column"] == "cycles").unwrap();
     assert_eq!((cycles["n"].as_u64(), cycles["min"].as_u64(), cycles["max"].as_u64()), (Some(5), Some(1000), Some(5000)));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("| bao | base | latency | 5 |"), "{md}");
+    assert!(md.contains("| bao | base | irqlat (artifact) | 5 |"), "{md}");
     for f in ["notif.svg", "notif-tail.svg", "transfer.svg", "notif.png", "transfer.png", "report.html"] {
         assert!(out.join(f).metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} written");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(html.matches("<figure><svg").count(), 3, "every figure inline");
     assert!(html.contains("artifact table, counter assumed 100 MHz") && html.contains("qemu-virt"));
+    // No metadata anywhere: every capture's provenance is unknown, and the page and figures say so.
+    assert!(html.contains("This page holds 3 capture(s); captures: 3 unknown"), "{html}");
+    let captions: Vec<&str> = html.split("<figcaption>").skip(1).map(|c| &c[..c.find("</figcaption>").unwrap()]).collect();
+    assert_eq!(captions.len(), 3);
+    assert!(captions.iter().all(|c| c.contains("captures: 2 unknown") || c.contains("captures: 1 unknown")), "{captions:?}");
+    for f in ["notif.svg", "notif-tail.svg", "transfer.svg"] {
+        let svg = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(svg.contains("class=\"provenance\"") && svg.contains(" unknown"), "{f}");
+    }
 }
 
 #[test]
@@ -168,7 +178,7 @@ fn damaged_tables_fail_with_file_and_line_or_are_marked_when_lenient() {
     let csv = std::fs::read_to_string(d.path().join("out/report.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let damaged = header.iter().position(|h| *h == "damaged").unwrap();
-    let jail = csv_row(&csv, &["jailhouse", "base", "latency"]);
+    let jail = csv_row(&csv, &["jailhouse", "base", "irqlat"]);
     assert_eq!(jail[damaged], "true");
 
     let o = ivcbench(&["status", dir]);
@@ -222,7 +232,7 @@ fn a_restarted_guest_keeps_the_complete_run() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("is incomplete") && err.contains("the report uses the run at lines"), "{err}");
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
-    let r = csv_row(&csv, &["xen", "+interf", "latency"]);
+    let r = csv_row(&csv, &["xen", "+interf", "round_trip"]);
     assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "median")), (3.0, 20000.0));
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(r[header.iter().position(|h| *h == "damaged").unwrap()], "false");

@@ -5,13 +5,46 @@ use crate::names::Suffix;
 use ivc_proto::params::Experiment;
 use std::path::PathBuf;
 
-/// Who wrote a capture, and on what it was measured.
+/// Who wrote a capture.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Origin {
-    /// ivcbench's capture format; `testbed` says emulated or hardware (from the metadata file).
-    Ivcbench { testbed: String, build: String, platform: String },
+    /// ivcbench's capture format: the guests' build and the platform they were built for.
+    Ivcbench { build: String, platform: String },
     /// The artifact's tables; the counter frequency is an assumption given on the command line.
     Legacy,
+}
+
+/// What a capture's figures were measured on: one of three values, carried by every output.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Provenance {
+    /// On the QEMU testbed: `testbed` is the metadata's sentence (machine, how time was kept).
+    Emulated { testbed: String },
+    /// On a board, because the metadata says so (`how`: a serial target run or an imported LAVA
+    /// job) or the user did for artifact tables (`--origin hardware`).
+    Hardware { how: String },
+    /// Nothing says: an ivcbench capture without its metadata, or artifact tables without
+    /// `--origin hardware`.
+    Unknown,
+}
+
+impl Provenance {
+    /// `emulated`, `hardware` or `unknown`: the word every table, figure and export uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Provenance::Emulated { .. } => "emulated",
+            Provenance::Hardware { .. } => "hardware",
+            Provenance::Unknown => "unknown",
+        }
+    }
+
+    /// The word and what it rests on, for captions and the page's list of captures.
+    pub fn describe(&self) -> String {
+        match self {
+            Provenance::Emulated { testbed } => testbed.clone(),
+            Provenance::Hardware { how } => format!("hardware ({how})"),
+            Provenance::Unknown => "unknown (nothing records what it was measured on)".into(),
+        }
+    }
 }
 
 /// A streaming summary of a column that is reported but not plotted (PMU event counts).
@@ -46,6 +79,29 @@ impl ColumnSummary {
     }
 }
 
+/// Console text outside the tables (prompts, banners, boot output): how many lines, and the
+/// first one's number (1-based; 0 when there is none).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TextLines {
+    pub count: usize,
+    pub first: usize,
+}
+
+impl TextLines {
+    pub fn add(&mut self, no: usize) {
+        if self.count == 0 {
+            self.first = no;
+        }
+        self.count += 1;
+    }
+}
+
+impl std::fmt::Display for TextLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} line(s) of console text outside the tables (first at line {}), not samples", self.count, self.first)
+    }
+}
+
 /// notif: latencies in counter ticks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NotifData {
@@ -58,6 +114,8 @@ pub struct NotifData {
     pub pmu: Vec<ColumnSummary>,
     /// Histogram mode: the bound on the relative error of every value but min and max.
     pub rel_error: Option<f64>,
+    /// Artifact tables: console text around them.
+    pub text: TextLines,
 }
 
 /// transfer: one mode and buffer size.
@@ -90,6 +148,7 @@ pub struct Cell {
     pub suffix: Suffix,
     pub path: PathBuf,
     pub origin: Origin,
+    pub provenance: Provenance,
     /// Counter frequency the ticks are in.
     pub freq_hz: u64,
     pub data: CellData,
@@ -98,6 +157,11 @@ pub struct Cell {
     /// What is worth knowing but does not make the cell damaged (an earlier run of a guest that
     /// restarted, left aside for the complete one).
     pub notes: Vec<String>,
+    /// Console text around the samples (prompts, banners, boot output): counted, never damage.
+    pub text: TextLines,
+    /// The interference applied, as `report::interference` states it (ivcbench captures with an
+    /// interferer).
+    pub interference: Option<String>,
 }
 
 impl Cell {

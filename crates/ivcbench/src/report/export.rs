@@ -1,6 +1,7 @@
 //! One result type, several formats: the report's rows as CSV, JSON, Markdown and one
 //! self-contained HTML page (tables, figures, and how each capture was made).
 
+use super::compare::Comparison;
 use super::dataset::{Cell, CellData, NotifData, Origin};
 use super::stats::Stats;
 use serde::Serialize;
@@ -13,7 +14,8 @@ pub struct Row {
     pub hypervisor: String,
     /// `base`, `+interf`, ...
     pub configuration: String,
-    /// `latency` (notif round trip, or the artifact's irqlat), `oneway`, `throughput`.
+    /// One name per metric, defined in docs/report.md: `round_trip`, `one_way`, `irqlat` (the
+    /// artifact's notif column), `throughput`.
     pub metric: &'static str,
     pub mode: Option<String>,
     pub buffer: Option<u64>,
@@ -23,7 +25,9 @@ pub struct Row {
     pub corrupt: u64,
     /// `None` when no sample survived.
     pub stats: Option<Stats>,
-    /// What the figures are: ivcbench on a testbed (emulated or hardware), or an artifact table.
+    /// `emulated`, `hardware` or `unknown`: what the figures were measured on.
+    pub provenance: &'static str,
+    /// Who wrote the capture and what its provenance rests on.
     pub origin: String,
     #[serde(skip)]
     pub origin_short: String,
@@ -61,24 +65,56 @@ fn precision(cell: &Cell) -> String {
     }
 }
 
-/// The origin in a few words, for table columns; [`origin_text`] has it in full.
+/// The provenance and origin in a few words, for table columns; [`origin_text`] has it in full.
 pub fn origin_short(cell: &Cell) -> String {
     let p = precision(cell);
+    let prov = cell.provenance.name();
     match &cell.origin {
-        Origin::Ivcbench { testbed, platform, .. } => {
-            let kind = if testbed.starts_with("emulated") { "emulated" } else { "hardware" };
-            format!("ivcbench, {platform}, {kind}{p}")
-        }
-        Origin::Legacy => format!("artifact, {} MHz assumed", cell.freq_hz as f64 / 1e6),
+        Origin::Ivcbench { platform, .. } => format!("{prov}, ivcbench, {platform}{p}"),
+        Origin::Legacy => format!("{prov}, artifact, {} MHz assumed", cell.freq_hz as f64 / 1e6),
     }
 }
 
 pub fn origin_text(cell: &Cell) -> String {
     let p = precision(cell);
+    let prov = cell.provenance.describe();
     match &cell.origin {
-        Origin::Ivcbench { testbed, platform, .. } => format!("ivcbench on {platform}, {testbed}{p}"),
-        Origin::Legacy => format!("artifact table, counter assumed {} MHz", cell.freq_hz as f64 / 1e6),
+        Origin::Ivcbench { platform, .. } => format!("ivcbench on {platform}, {prov}{p}"),
+        Origin::Legacy => format!("artifact table, counter assumed {} MHz, {prov}", cell.freq_hz as f64 / 1e6),
     }
+}
+
+/// A metric's name in prose (docs/report.md defines each).
+pub fn metric_label(metric: &str) -> &str {
+    match metric {
+        "round_trip" => "round trip",
+        "one_way" => "one-way",
+        "irqlat" => "irqlat (artifact)",
+        other => other,
+    }
+}
+
+/// What a set of cells holds, in one sentence: how many captures of each provenance. The page
+/// and every figure start with it.
+pub fn provenance_summary<'a>(cells: impl IntoIterator<Item = &'a Cell>) -> String {
+    let mut counts = [0usize; 3];
+    for c in cells {
+        counts[match c.provenance.name() {
+            "emulated" => 0,
+            "hardware" => 1,
+            _ => 2,
+        }] += 1;
+    }
+    let parts: Vec<String> =
+        ["emulated", "hardware", "unknown"].iter().zip(counts).filter(|(_, n)| *n > 0).map(|(w, n)| format!("{n} {w}")).collect();
+    let mut s = format!("captures: {}", parts.join(", "));
+    if counts[0] > 0 {
+        s.push_str(" (emulated: QEMU virtual time, not hardware latency)");
+    }
+    if counts[2] > 0 {
+        s.push_str(" (unknown: nothing records what it was measured on)");
+    }
+    s
 }
 
 /// Every statistic of every cell, in the cells' order.
@@ -96,6 +132,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
             lost: 0,
             corrupt: 0,
             stats: None,
+            provenance: c.provenance.name(),
             origin: origin_text(c),
             origin_short: origin_short(c),
             freq_hz: c.freq_hz,
@@ -104,9 +141,10 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
         };
         match &c.data {
             CellData::Notif(d) => {
-                out.push(Row { lost: d.lost, stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))), ..base("latency", "ns") });
+                let metric = if c.origin == Origin::Legacy { "irqlat" } else { "round_trip" };
+                out.push(Row { lost: d.lost, stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))), ..base(metric, "ns") });
                 if let Some(ow) = &d.oneway {
-                    out.push(Row { stats: Stats::of(ow.iter().map(|&t| c.ticks_to_ns(t))), ..base("oneway", "ns") });
+                    out.push(Row { stats: Stats::of(ow.iter().map(|&t| c.ticks_to_ns(t))), ..base("one_way", "ns") });
                 }
             }
             CellData::Transfer(series) => {
@@ -155,7 +193,7 @@ fn buffer_name(b: u64) -> String {
     }
 }
 
-const CSV_HEADER: &str = "experiment,hypervisor,configuration,metric,mode,buffer,unit,n,lost,corrupt,min,median,mean,p90,p99,p999,max,stddev,median_ci95_lo,median_ci95_hi,freq_hz,damaged,origin,source";
+const CSV_HEADER: &str = "experiment,hypervisor,configuration,metric,mode,buffer,unit,n,lost,corrupt,min,median,mean,p90,p99,p999,max,stddev,median_ci95_lo,median_ci95_hi,freq_hz,damaged,provenance,origin,source";
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -174,7 +212,7 @@ pub fn to_csv(rows: &[Row]) -> String {
         let ci = st.and_then(|t| t.median_ci95);
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.experiment,
             csv_field(&r.hypervisor),
             csv_field(&r.configuration),
@@ -197,6 +235,7 @@ pub fn to_csv(rows: &[Row]) -> String {
             ci.map(|c| format!("{:.3}", c.1)).unwrap_or_default(),
             r.freq_hz,
             r.damaged,
+            r.provenance,
             csv_field(&r.origin),
             csv_field(&r.source),
         );
@@ -205,13 +244,15 @@ pub fn to_csv(rows: &[Row]) -> String {
 }
 
 /// JSON: the rows, the PMU summaries and, with `raw`, every sample of every cell in ticks.
-pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
+pub fn to_json(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], raw: bool) -> String {
     #[derive(Serialize)]
     struct RawCell<'a> {
         source: String,
         experiment: &'static str,
         hypervisor: &'a str,
         configuration: String,
+        provenance: &'static str,
+        metric: Option<&'static str>,
         freq_hz: u64,
         unit: &'static str,
         latency: Option<&'a [u64]>,
@@ -233,6 +274,8 @@ pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
                     experiment: c.experiment.name(),
                     hypervisor: &c.hypervisor,
                     configuration: configuration_name(c),
+                    provenance: c.provenance.name(),
+                    metric: latency.map(|_| if c.origin == Origin::Legacy { "irqlat" } else { "round_trip" }),
                     freq_hz: c.freq_hz,
                     unit: "ticks",
                     latency,
@@ -244,9 +287,25 @@ pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
     });
     let damage: Vec<(String, &Vec<String>)> =
         cells.iter().filter(|c| !c.damage.is_empty()).map(|c| (c.path.display().to_string(), &c.damage)).collect();
+    let captures: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "source": c.path.display().to_string(),
+                "provenance": c.provenance.name(),
+                "origin": origin_text(c),
+                "console_text_lines": c.text.count,
+                "console_text_first_line": c.text.first,
+                "interference": c.interference,
+            })
+        })
+        .collect();
     let doc = serde_json::json!({
         "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
+        "holds": provenance_summary(cells),
+        "captures": captures,
         "rows": rows,
+        "comparisons": comparisons,
         "pmu": pmu_rows(cells),
         "damage": damage,
         "samples": raw_cells,
@@ -262,12 +321,13 @@ fn fmt_stat(v: f64, unit: &str) -> String {
     }
 }
 
-/// Markdown tables: notif latencies, transfer throughputs, PMU summaries.
-pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
-    let mut s = String::new();
+/// Markdown tables: notif round trips and one-way times, transfer throughputs, each configuration
+/// against its base, the interference applied, PMU summaries.
+pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison]) -> String {
+    let mut s = format!("{}.\n\n", provenance_summary(cells));
     let notif: Vec<&Row> = rows.iter().filter(|r| r.experiment == "notif").collect();
     if !notif.is_empty() {
-        s.push_str("### Notification latency (ns)\n\n");
+        s.push_str("### Notification round trip and one-way (ns)\n\n");
         s.push_str("| hypervisor | configuration | metric | n | lost | min | median (95% CI) | mean | p90 | p99 | p99.9 | max | stddev | origin |\n");
         s.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for r in notif {
@@ -286,8 +346,26 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
         }
         s.push('\n');
     }
-    if rows.iter().any(|r| r.origin_short.ends_with("emulated")) {
-        s.push_str("emulated: measured on QEMU; instruction-paced virtual time, not hardware latency (the full testbed is in report.csv and report.html).\n\n");
+    if !comparisons.is_empty() {
+        s.push_str("### Each configuration against its base (B vs A: +interf vs base, +interf+col vs +interf, +interf+col+hypcol vs +interf+col, +col vs base)\n\n");
+        s.push_str(&super::compare::to_markdown(comparisons));
+        s.push_str("\nchange: (B - A) / A; intervals: bootstrap 95%; verdict: faster/slower when the median's interval excludes 0 and Mann-Whitney p < 0.05 (docs/report.md).\n\n");
+    }
+    let interf: Vec<&Cell> = cells.iter().filter(|c| c.interference.is_some()).collect();
+    if !interf.is_empty() {
+        s.push_str("### Interference applied (the interferer's passes over its buffer and the bandwidth it swept)\n\n| experiment | hypervisor | configuration | interference | origin |\n|---|---|---|---|---|\n");
+        for c in interf {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                c.experiment.name(),
+                c.hypervisor,
+                configuration_name(c),
+                c.interference.as_deref().unwrap_or(""),
+                origin_short(c)
+            );
+        }
+        s.push('\n');
     }
     let pmu = pmu_rows(cells);
     if !pmu.is_empty() {
@@ -303,7 +381,7 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
 
 fn md_row(r: &Row, what: Option<String>) -> String {
     let damaged = if r.damaged { " (damaged)" } else { "" };
-    let what = what.unwrap_or_else(|| r.metric.to_string());
+    let what = what.unwrap_or_else(|| metric_label(r.metric).to_string());
     match &r.stats {
         None => {
             format!("| {}{damaged} | {} | {what} | 0 | {} | | | | | | | | | {} |\n", r.hypervisor, r.configuration, r.lost, r.origin_short)
@@ -336,7 +414,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// One self-contained page: no external files, the figures inline as SVG.
-pub fn to_html(rows: &[Row], cells: &[Cell], figures: &[(String, String)], status: &str) -> String {
+pub fn to_html(markdown: &str, cells: &[Cell], figures: &[(String, String)], status: &str) -> String {
     let mut s = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ivcbench report</title>\n<style>\n\
 body{font-family:'DejaVu Sans',sans-serif;margin:2em auto;max-width:1200px;color:#222}\n\
@@ -344,14 +422,20 @@ table{border-collapse:collapse;margin:1em 0;font-size:0.85em}td,th{border:1px so
 td:first-child,th:first-child,td:nth-child(2),td:nth-child(3){text-align:left}figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\n\
 pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style></head>\n<body>\n<h1>ivcbench report</h1>\n",
     );
-    let _ = writeln!(s, "<p>Generated by ivcbench {} from {} capture(s).</p>", env!("CARGO_PKG_VERSION"), cells.len());
+    let _ = writeln!(
+        s,
+        "<p class=\"holds\"><b>This page holds {} capture(s); {}.</b> Every figure and table row says which.</p>\n<p>Generated by ivcbench {}.</p>",
+        cells.len(),
+        html_escape(&provenance_summary(cells)),
+        env!("CARGO_PKG_VERSION")
+    );
     s.push_str("<h2>Figures</h2>\n");
     for (title, svg) in figures {
         let _ = writeln!(s, "<figure>{svg}<figcaption>{}</figcaption></figure>", html_escape(title));
     }
     s.push_str("<h2>Statistics</h2>\n");
     // The Markdown tables, as HTML tables.
-    for block in to_markdown(rows, cells).split("### ").filter(|b| !b.trim().is_empty()) {
+    for block in markdown.split("### ").skip(1) {
         let mut lines = block.lines();
         let title = lines.next().unwrap_or("");
         let _ = writeln!(s, "<h3>{}</h3>\n<table>", html_escape(title));
@@ -371,7 +455,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
         s.push_str("</table>\n");
     }
     let _ = writeln!(s, "<h2>Matrix</h2>\n<pre>{}</pre>", html_escape(status));
-    s.push_str("<h2>How each capture was made</h2>\n<table><tr><th>capture</th><th>experiment</th><th>hypervisor</th><th>configuration</th><th>made by</th><th>counter</th><th>build</th><th>damage and notes</th></tr>\n");
+    s.push_str("<h2>How each capture was made</h2>\n<table><tr><th>capture</th><th>experiment</th><th>hypervisor</th><th>configuration</th><th>provenance</th><th>made by</th><th>counter</th><th>build</th><th>console text</th><th>damage and notes</th></tr>\n");
     for c in cells {
         let build = match &c.origin {
             Origin::Ivcbench { build, .. } => build.clone(),
@@ -379,14 +463,16 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
         };
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} Hz</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} Hz</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html_escape(&c.path.display().to_string()),
             c.experiment.name(),
             html_escape(&c.hypervisor),
             configuration_name(c),
+            c.provenance.name(),
             html_escape(&origin_text(c)),
             c.freq_hz,
             html_escape(&build),
+            if c.text.count == 0 { "none".to_string() } else { html_escape(&c.text.to_string()) },
             html_escape(&c.damage.iter().chain(c.notes.iter()).cloned().collect::<Vec<_>>().join("; "))
         );
     }

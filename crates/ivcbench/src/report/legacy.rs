@@ -7,13 +7,21 @@
 //! transfer: blocks `<- <mode>, <total>, <metric>`, a header of buffer sizes (`4K` … `16M`), one row
 //! of tick counts per sample, and `->`.
 //!
-//! Every row must have exactly one integer per column: a garbled or short row, a table without
-//! rows, a file cut off mid-row or a block without its end is an error naming the line, never
-//! shifted columns. These files are large (the report benchmark reads 275 MB in under a second
-//! on 2 cores), so rows are read by one pass over the bytes that also finds the line end, with no
-//! allocation; everything that is not a row (headers, separators, damage) takes a slower path.
+//! A real serial capture holds more than tables: the guest's prompt before and after them (the
+//! seed's users close minicom's log after the guest prompts again), boot output, a first line cut
+//! where the log was opened, CR LF line ends. Such console text is counted ([`TextLines`]: how
+//! many lines, the first one's number) and never counts as damage. A line is console text when
+//! fewer than half of its words are integers; a line that looks like a row (half its words or
+//! more are integers) is a row, and must be a whole one.
+//!
+//! Every row must have exactly one integer per column: a garbled or short row, a row outside any
+//! table, a table without rows, a file cut off mid-row or a block without its end is an error
+//! naming the line, never shifted columns. Bytes quoted in errors are escaped (`\x00`), never raw.
+//! These files are large (the report benchmark reads 266 MB), so rows are read by one pass over the
+//! bytes that also finds the line end, with no allocation; everything that is not a row
+//! (headers, separators, console text, damage) takes a slower path.
 
-use super::dataset::{ColumnSummary, NotifData, TransferSeries};
+use super::dataset::{ColumnSummary, NotifData, TextLines, TransferSeries};
 use std::fmt;
 
 /// A problem in a legacy file, with its 1-based line.
@@ -30,6 +38,13 @@ impl fmt::Display for LegacyError {
 }
 
 impl std::error::Error for LegacyError {}
+
+/// The artifact's transfer tables read: one series per mode and buffer size.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transfer {
+    pub series: Vec<TransferSeries>,
+    pub text: TextLines,
+}
 
 fn err(line: usize, message: impl Into<String>) -> LegacyError {
     LegacyError { line, message: message.into() }
@@ -87,8 +102,29 @@ fn parse_u64(t: &[u8]) -> Option<u64> {
     t.iter().try_fold(0u64, |v, &b| if b.is_ascii_digit() { v.checked_mul(10)?.checked_add((b - b'0') as u64) } else { None })
 }
 
+/// Bytes for a message: printable ASCII as is, anything else escaped (`\x1b`, `\xff`).
 fn text(t: &[u8]) -> String {
-    String::from_utf8_lossy(t).into_owned()
+    t.escape_ascii().to_string()
+}
+
+/// Whether a line that is not a clean row is meant as one: half its words or more are integers
+/// (a garbled row) rather than console text that happens to hold a number (`DRAM:  2 GiB`,
+/// `7667720 bytes read in 514 ms`).
+fn row_like(line: &[u8]) -> bool {
+    let (mut ints, mut all) = (0, 0);
+    for t in tokens(line) {
+        all += 1;
+        ints += parse_u64(t).is_some() as usize;
+    }
+    all > 0 && ints * 2 >= all
+}
+
+/// The start of a file that holds no table, escaped, for the error: a binary file or garbage is
+/// shown for what it is.
+fn file_start(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(48)];
+    let more = if bytes.len() > head.len() { "..." } else { "" };
+    format!("the file starts with \"{}{more}\"", text(head))
 }
 
 /// The line starting at `pos` (without its LF) and where the next one starts.
@@ -206,12 +242,12 @@ pub fn parse_notif_lenient(bytes: &[u8]) -> (NotifData, Vec<LegacyError>) {
 }
 
 enum State {
-    /// Before the first table (the start prompt, boot output): a header is a line of names
-    /// followed by a row of integers.
-    Preamble,
-    /// After a separator once a table was read: the next line is a header.
-    Header,
-    /// Lenient recovery from a bad header: ignore lines up to the next separator.
+    /// Outside the tables: before the first (prompt, boot output), after a separator or after
+    /// console text that ended a table. A header is a line of names: before the first table,
+    /// followed by a row; after it, starting with the first table's latency name.
+    Outside,
+    /// After a row outside any table (its header missing or garbled): further rows belong to that
+    /// lost table and are not reported again.
     Skip,
     /// Inside a table: its column names (latency first), where each other column's summary is in
     /// `pmu`, the header's line and the rows read so far.
@@ -242,12 +278,14 @@ fn preamble_header(bytes: &[u8], line: &[u8], next: usize) -> bool {
 
 fn notif(bytes: &[u8], problems: &mut Problems) -> Result<NotifData, LegacyError> {
     let mut data = NotifData::default();
-    let mut state = State::Preamble;
-    let mut latency_name: Option<String> = None;
+    let mut state = State::Outside;
+    let mut latency_name: Option<Vec<u8>> = None;
     let mut values: Vec<u64> = Vec::new();
     let mut widths = Widths::default();
+    // The last console text line, for the error of a row outside a table.
+    let mut last_text: Option<(usize, String)> = None;
     let (mut pos, mut no) = (0, 1);
-    // A table ends at a separator or at the end of the file; one without rows is damage.
+    // A table ends at a separator, console text or the end of the file; one without rows is damage.
     let close = |state: &State, problems: &mut Problems| match state {
         State::Table { rows: 0, header_line, .. } => problems.add(err(*header_line, "table has a header but no rows")),
         _ => Ok(()),
@@ -273,41 +311,59 @@ fn notif(bytes: &[u8], problems: &mut Problems) -> Result<NotifData, LegacyError
         let (line, next) = line_at(bytes, pos);
         if is_separator(line) {
             close(&state, problems)?;
-            state = if latency_name.is_some() { State::Header } else { State::Preamble };
+            state = State::Outside;
         } else if !is_blank(line) {
-            match &state {
-                State::Skip => {}
-                State::Preamble if !preamble_header(bytes, line, next) => {}
-                State::Table { names, .. } => problems.add(bad_row(line, no, &names.join(" ")))?,
-                State::Header if tokens(line).next().map(text) != latency_name => {
-                    let first = tokens(line).next().map(text).unwrap_or_default();
-                    let want = latency_name.as_deref().unwrap_or_default();
-                    problems.add(err(no, format!("expected a table header starting with `{want}`, found `{first}`")))?;
-                    state = State::Skip;
+            let first = tokens(line).next().unwrap_or_default();
+            let header = !row_like(line)
+                && match &latency_name {
+                    Some(name) => first == name.as_slice(),
+                    None => preamble_header(bytes, line, next),
+                };
+            if header {
+                close(&state, problems)?;
+                let names: Vec<String> = tokens(line).map(text).collect();
+                latency_name.get_or_insert_with(|| first.to_vec());
+                // Where each other column's summary lives in data.pmu: one per name, first-seen
+                // order, so `cycles` in every table adds up in one summary.
+                let summaries = names[1..]
+                    .iter()
+                    .map(|n| match data.pmu.iter().position(|s| s.name == *n) {
+                        Some(i) => i,
+                        None => {
+                            data.pmu.push(ColumnSummary::new(n));
+                            data.pmu.len() - 1
+                        }
+                    })
+                    .collect();
+                values.resize(names.len(), 0);
+                state = State::Table { names, summaries, header_line: no, rows: 0 };
+            } else if row_like(line) || (matches!(state, State::Table { .. }) && parse_u64(first).is_some()) {
+                // Inside a table, a line starting with a number is a row too: the last one, cut
+                // and run into the prompt that followed.
+                match &state {
+                    State::Table { names, .. } => problems.add(bad_row(line, no, &names.join(" ")))?,
+                    State::Skip => {}
+                    // The first line may be the end of a line cut where the log was opened.
+                    State::Outside if no == 1 => data.text.add(no),
+                    State::Outside => {
+                        let want = latency_name
+                            .as_deref()
+                            .map_or("a header of column names".into(), |n| format!("a header starting with `{}`", text(n)));
+                        let before = last_text
+                            .as_ref()
+                            .map(|(l, t)| format!("; the last text before it, line {l} `{t}`, is not {want}"))
+                            .unwrap_or_else(|| format!("; {want} must come first"));
+                        problems.add(err(no, format!("row outside any table{before}")))?;
+                        state = State::Skip;
+                    }
                 }
-                State::Header if tokens(line).any(|t| parse_u64(t).is_some()) => {
-                    problems.add(err(no, "expected a header of column names after the separator, found numbers"))?;
-                    state = State::Skip;
-                }
-                // A header: before the first table (checked above) or after a separator.
-                _ => {
-                    let names: Vec<String> = tokens(line).map(text).collect();
-                    latency_name.get_or_insert_with(|| names[0].clone());
-                    // Where each other column's summary lives in data.pmu: one per name, first-seen
-                    // order, so `cycles` in every table adds up in one summary.
-                    let summaries = names[1..]
-                        .iter()
-                        .map(|n| match data.pmu.iter().position(|s| s.name == *n) {
-                            Some(i) => i,
-                            None => {
-                                data.pmu.push(ColumnSummary::new(n));
-                                data.pmu.len() - 1
-                            }
-                        })
-                        .collect();
-                    values.resize(names.len(), 0);
-                    state = State::Table { names, summaries, header_line: no, rows: 0 };
-                }
+            } else {
+                // Console text: the prompt after the tables, a banner, boot output.
+                close(&state, problems)?;
+                data.text.add(no);
+                let words: Vec<String> = tokens(line).take(8).map(text).collect();
+                last_text = Some((no, words.join(" ")));
+                state = State::Outside;
             }
         }
         (pos, no) = (next, no + 1);
@@ -317,18 +373,22 @@ fn notif(bytes: &[u8], problems: &mut Problems) -> Result<NotifData, LegacyError
     data.latency.shrink_to_fit();
     if latency_name.is_none() {
         // The line count, for want of a better line: the whole file was looked at.
-        problems.add(err(no.max(2) - 1, "no table found (expected a header such as `irqlat ...` and rows of integers)"))?;
+        let last = no.max(2) - 1;
+        problems.add(err(
+            last,
+            format!("no table found (expected a header such as `irqlat ...` and rows of integers); {}", file_start(bytes)),
+        ))?;
     }
     Ok(data)
 }
 
 /// Strict: the first problem is an error.
-pub fn parse_transfer(bytes: &[u8]) -> Result<Vec<TransferSeries>, LegacyError> {
+pub fn parse_transfer(bytes: &[u8]) -> Result<Transfer, LegacyError> {
     transfer(bytes, &mut Problems::new(true))
 }
 
 /// Lenient: what could be read (damaged rows left out, never shifted), and every problem.
-pub fn parse_transfer_lenient(bytes: &[u8]) -> (Vec<TransferSeries>, Vec<LegacyError>) {
+pub fn parse_transfer_lenient(bytes: &[u8]) -> (Transfer, Vec<LegacyError>) {
     let mut problems = Problems::new(false);
     let data = transfer(bytes, &mut problems).unwrap_or_default();
     (data, problems.found)
@@ -377,8 +437,11 @@ fn block_head(rest: &[u8], no: usize) -> Result<(String, u64), LegacyError> {
     Ok((text(mode), total))
 }
 
-fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>, LegacyError> {
+fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Transfer, LegacyError> {
     let mut out: Vec<TransferSeries> = Vec::new();
+    let mut other = TextLines::default();
+    // After a row outside any block: its block's head is lost, its rows are not reported again.
+    let mut skipping = false;
     let mut block = Block::Outside;
     let mut values: Vec<u64> = Vec::new();
     let mut widths = Widths::default();
@@ -404,6 +467,7 @@ fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>
         let (line, next) = line_at(bytes, pos);
         let t = trim(line);
         if let Some(rest) = t.strip_prefix(b"<-") {
+            skipping = false;
             if let Block::Header { line, .. } | Block::Rows { line, .. } = block {
                 problems.add(err(no, format!("block opened at line {line} has no closing `->`")))?;
             }
@@ -426,8 +490,21 @@ fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>
             block = Block::Outside;
         } else if !t.is_empty() {
             match &block {
-                // Text outside blocks: the guest's other output.
-                Block::Outside => {}
+                // Rows whose block head is missing or garbled: damage, once per lost block.
+                Block::Outside if row_like(t) && no > 1 => {
+                    if !skipping {
+                        problems.add(err(
+                            no,
+                            "row outside any block (expected `<- <mode>, <transfer size>, time` and a header of buffer sizes before it)",
+                        ))?;
+                    }
+                    skipping = true;
+                }
+                // Console text outside blocks: the prompt, banners, boot output.
+                Block::Outside => {
+                    skipping = false;
+                    other.add(no);
+                }
                 Block::Header { line, mode, total } => {
                     let sizes: Option<Vec<u64>> = tokens(t).map(parse_size).collect();
                     block = match sizes {
@@ -445,7 +522,12 @@ fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>
                         }
                     };
                 }
-                Block::Rows { first, .. } => problems.add(bad_row(line, no, &columns(&out, *first).join(" ")))?,
+                Block::Rows { first, .. } if row_like(t) || tokens(t).next().is_some_and(|w| parse_u64(w).is_some()) => {
+                    problems.add(bad_row(line, no, &columns(&out, *first).join(" ")))?
+                }
+                // Console text inside a block (a message of another VM): counted; the block still
+                // needs its `->`.
+                Block::Rows { .. } => other.add(no),
             }
         }
         (pos, no) = (next, no + 1);
@@ -456,9 +538,9 @@ fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>
     }
     out.iter_mut().for_each(|s| s.ticks.shrink_to_fit());
     if out.is_empty() {
-        problems.add(err(last, "no transfer block found (expected `<- polling, 16M, time`)"))?;
+        problems.add(err(last, format!("no transfer block found (expected `<- polling, 16M, time`); {}", file_start(bytes))))?;
     }
-    Ok(out)
+    Ok(Transfer { series: out, text: other })
 }
 
 #[cfg(test)]
@@ -576,7 +658,11 @@ mod tests {
         assert_eq!(parse_notif(b"").unwrap_err().line, 1);
         let other = NOTIF.replace("              irqlat      exceptions_el2", "                 lat      exceptions_el2");
         let e = parse_notif(other.as_bytes()).unwrap_err();
-        assert_eq!(e.to_string(), "line 7: expected a table header starting with `irqlat`, found `lat`");
+        // The garbled header is console text; the row after it is outside any table.
+        assert_eq!(
+            e.to_string(),
+            "line 8: row outside any table; the last text before it, line 7 `lat exceptions_el2 cycles`, is not a header starting with `irqlat`"
+        );
     }
 
     #[test]
@@ -591,7 +677,7 @@ mod tests {
         // A bad header: its table is skipped, the next is read.
         let s = "----\nlat x\n1 2\n----\nfoo x\n3 4\n----\nlat x\n5 6\n";
         let (d, problems) = parse_notif_lenient(s.as_bytes());
-        assert_eq!((d.latency, problems.len(), problems[0].line), (vec![1, 5], 1, 5));
+        assert_eq!((d.latency, problems.len(), problems[0].line), (vec![1, 5], 1, 6));
     }
 
     const TRANSFER: &str = concat!(
@@ -611,6 +697,8 @@ mod tests {
     #[test]
     fn transfer_blocks_give_one_series_per_mode_and_buffer() {
         let s = parse_transfer(TRANSFER.as_bytes()).unwrap();
+        assert_eq!(s.text, TextLines { count: 1, first: 6 });
+        let s = s.series;
         let got: Vec<(&str, u64, u64, &[u64])> = s.iter().map(|s| (s.mode.as_str(), s.buf, s.total, s.ticks.as_slice())).collect();
         assert_eq!(
             got,
@@ -643,7 +731,9 @@ mod tests {
         assert_eq!(e.to_string(), "line 9: block opened at line 7 has no closing `->` (file cut off?)");
         // A block running into the next one.
         let e = parse_transfer(TRANSFER.replacen("->\n", "", 1).as_bytes()).unwrap_err();
-        assert_eq!(e.to_string(), "line 5: `junk` is not a non-negative integer (columns: 4K 16M)");
+        assert_eq!(e.to_string(), "line 6: block opened at line 1 has no closing `->`");
+        let e = parse_transfer(TRANSFER.replacen("  310   110", "  310   1l0", 1).as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), "line 4: `1l0` is not a non-negative integer (columns: 4K 16M)");
         let e = parse_transfer(TRANSFER.replacen("->\njunk between blocks\n", "", 1).as_bytes()).unwrap_err();
         assert_eq!(e.to_string(), "line 5: block opened at line 1 has no closing `->`");
         let e = parse_transfer(TRANSFER.replace("  4K", "  4X").as_bytes()).unwrap_err();
@@ -658,9 +748,65 @@ mod tests {
     fn lenient_transfer_keeps_what_it_can() {
         let damaged = TRANSFER.replace("  300   100", "  300").replace("->\r\n", "");
         let (s, problems) = parse_transfer_lenient(damaged.as_bytes());
+        let s = s.series;
         assert_eq!((s.len(), s[0].ticks.as_slice(), s[1].ticks.as_slice(), s[7].ticks.as_slice()), (8, &[310][..], &[110][..], &[905][..]));
         let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [3, 10]);
+    }
+
+    /// A notif capture as minicom saves it on a board: a cut first line, boot output, the prompt,
+    /// a banner between tables, the prompt again after the last table, CR LF.
+    fn minicom(clean: &str) -> String {
+        let body = clean.replace("Press 's' to start...\r\n", "");
+        format!(
+            "0000] CPU1: Booting secondary processor\r\n\
+             U-Boot 2020.01 (Jan 01 2020 - 00:00:00 +0000)\r\n\
+             DRAM:  2 GiB\r\n\
+             7667720 bytes read in 514 ms (14.2 MiB/s)\r\n\
+             \x1b[0m(XEN) Xen version 4.16.1\r\n\
+             Press 's' to start...\r\n{}\
+             [guest] table 2 of 2\r\n{}\
+             Press 's' to start...\r\n",
+            &body[..body.find("--------------------\r\n              irqlat      exceptions").unwrap()],
+            &body[body.find("--------------------\r\n              irqlat      exceptions").unwrap()..],
+        )
+    }
+
+    #[test]
+    fn a_whole_serial_capture_reads_as_its_tables() {
+        let clean = parse_notif(NOTIF.as_bytes()).unwrap();
+        let real = minicom(NOTIF);
+        let d = parse_notif(real.as_bytes()).unwrap();
+        assert_eq!((&d.latency, &d.pmu), (&clean.latency, &clean.pmu));
+        // Line 1 (cut), 4 lines of boot output, the prompt, the banner, the prompt again.
+        assert_eq!(d.text, TextLines { count: 8, first: 1 });
+        assert!(parse_notif_lenient(real.as_bytes()).1.is_empty());
+        // Real damage still is: a garbled row, a short row, a row cut before the prompt.
+        let garbled = real.replace("                  80", "                  8O");
+        assert!(parse_notif(garbled.as_bytes()).unwrap_err().message.starts_with("`8O` is not"));
+        let short = real.replace("                  95                   2", "                  95");
+        assert!(parse_notif(short.as_bytes()).unwrap_err().message.contains("row has 2 values"));
+        let cut = real.replace("                6000\r\nPress", "Press");
+        let e = parse_notif(cut.as_bytes()).unwrap_err();
+        assert_eq!((e.line, e.message.starts_with("`2Press` is not a non-negative integer")), (14, true), "{e}");
+
+        let transfer = format!("ress 's' to start...\r\nboot: 2 CPUs\r\n{}Press 's' to start...\r\n", TRANSFER);
+        let t = parse_transfer(transfer.as_bytes()).unwrap();
+        assert_eq!(t.series, parse_transfer(TRANSFER.as_bytes()).unwrap().series);
+        assert_eq!(t.text, TextLines { count: 4, first: 1 });
+    }
+
+    #[test]
+    fn binary_and_garbage_are_errors_with_escaped_bytes() {
+        let elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\xb7\x00\n\xff\xfe";
+        for e in [parse_notif(elf).unwrap_err(), parse_transfer(elf).unwrap_err()] {
+            let m = e.to_string();
+            assert!(m.contains(r"\x7fELF\x02\x01\x01\x00"), "{m}");
+            assert!(m.is_ascii() && !m.contains('\0'), "{m}");
+        }
+        // A garbled byte inside a row is named escaped.
+        let e = parse_notif(NOTIF.replace("                  80", "                 \x1b80").as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), r"line 5: `\x1b80` is not a non-negative integer (columns: irqlat l1$i_miss_el1 cycles)");
     }
 
     /// Damaged copies of the examples (bytes replaced, removed, the file cut): no panic, and what

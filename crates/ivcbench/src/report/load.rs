@@ -1,7 +1,7 @@
 //! Reading a captures directory (`<experiment>/<hypervisor><suffix>`) into cells: ivcbench's own
 //! captures and the artifact's tables alike, files read two at a time.
 
-use super::dataset::{Cell, CellData, NotifData, Origin, TransferSeries};
+use super::dataset::{Cell, CellData, NotifData, Origin, Provenance, TextLines, TransferSeries};
 use super::legacy;
 use crate::names::Suffix;
 use anyhow::{anyhow, bail, Context, Result};
@@ -17,6 +17,9 @@ pub struct LoadOptions {
     pub legacy_freq_hz: u64,
     /// Keep damaged cells (marked) instead of failing on the first damage.
     pub lenient: bool,
+    /// The user says the artifact's tables were measured on hardware (`--origin hardware`); they
+    /// record nothing themselves, so without it their provenance is unknown.
+    pub hardware_tables: bool,
 }
 
 /// Cells found, and files that are not captures (with the reason), for warnings.
@@ -88,26 +91,37 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         suffix,
         path: path.to_path_buf(),
         origin: Origin::Legacy,
+        provenance: provenance_of(path),
         freq_hz: opts.legacy_freq_hz,
         data: CellData::Notif(NotifData::default()),
         damage: Vec::new(),
         notes: Vec::new(),
+        text: TextLines::default(),
+        interference: None,
     };
     if contains_tag(&bytes) {
-        from_ivcbench(&mut cell, &capture::decode_lenient(&bytes))?;
+        let capture = capture::decode_lenient(&bytes);
+        from_ivcbench(&mut cell, &capture)?;
+        cell.interference = super::interference(&capture).map(|l| l.trim().trim_start_matches("interferer: ").to_string());
+        cell.text = console_text(&bytes);
         if let (false, Some(first)) = (opts.lenient, cell.damage.first()) {
             bail!("{}:{first}", path.display());
         }
     } else {
+        if opts.hardware_tables {
+            cell.provenance = Provenance::Hardware { how: "the user says so: --origin hardware".into() };
+        }
         let problems = match experiment {
             Experiment::Notif => {
                 let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_notif, legacy::parse_notif_lenient)?;
+                cell.text = data.text;
                 cell.data = CellData::Notif(data);
                 problems
             }
             Experiment::Transfer => {
                 let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
-                cell.data = CellData::Transfer(data);
+                cell.text = data.text;
+                cell.data = CellData::Transfer(data.series);
                 problems
             }
         };
@@ -117,6 +131,17 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         bail!("{}: counter frequency is 0", path.display());
     }
     Ok(cell)
+}
+
+/// Lines of an ivcbench capture that are not records (boot output, the prompt, other VMs).
+fn console_text(bytes: &[u8]) -> TextLines {
+    let mut t = TextLines::default();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if !line.trim_ascii().is_empty() && !line.windows(TAG.len()).any(|w| w == TAG.as_bytes()) {
+            t.add(i + 1);
+        }
+    }
+    t
 }
 
 /// Whether a file holds ivcbench records. Looks only at `@`s, which the artifact's tables never
@@ -166,7 +191,7 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
         bail!("{}: holds a {} run, but sits under {}/", cell.path.display(), h.experiment, cell.experiment.name());
     }
     cell.freq_hz = h.freq_hz;
-    cell.origin = Origin::Ivcbench { testbed: testbed_of(&cell.path), build: h.build.clone(), platform: h.platform.clone() };
+    cell.origin = Origin::Ivcbench { build: h.build.clone(), platform: h.platform.clone() };
     cell.data = match cell.experiment {
         Experiment::Notif => {
             let g = run.groups.first();
@@ -177,6 +202,7 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
                 lost: run.lost(),
                 pmu: Vec::new(),
                 rel_error: g.filter(|g| !g.histograms.is_empty()).map(|_| ivc_proto::histogram::REL_ERROR),
+                text: TextLines::default(),
             })
         }
         Experiment::Transfer => CellData::Transfer(
@@ -199,15 +225,25 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
     Ok(())
 }
 
-/// What a capture was measured on, from the metadata written beside it.
-pub fn testbed_of(capture: &Path) -> String {
+/// What a capture was measured on, from the metadata written beside it: emulated when it says
+/// so, hardware only for a serial target run or an imported LAVA job, unknown otherwise (no
+/// metadata, or metadata that says neither).
+pub fn provenance_of(capture: &Path) -> Provenance {
     let mut meta = capture.as_os_str().to_owned();
     meta.push(".meta.json");
-    std::fs::read(PathBuf::from(meta))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["testbed"].as_str().map(str::to_string))
-        .unwrap_or_else(|| "testbed unknown (no metadata beside the capture)".into())
+    let Some(v) = std::fs::read(PathBuf::from(meta)).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) else {
+        return Provenance::Unknown;
+    };
+    let testbed = v["testbed"].as_str().unwrap_or("");
+    let target = v["target"].as_str().unwrap_or("");
+    match v["emulated"].as_bool() {
+        Some(true) => Provenance::Emulated { testbed: if testbed.is_empty() { "emulated".into() } else { testbed.into() } },
+        Some(false) if target.starts_with("serial ") => {
+            Provenance::Hardware { how: format!("serial target run on {}", &target["serial ".len()..]) }
+        }
+        Some(false) if target.starts_with("lava job ") => Provenance::Hardware { how: format!("imported LAVA {target}") },
+        _ => Provenance::Unknown,
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Step 4 of the workflow: turn captures into statistics, summaries, figures and exports.
 
+pub mod compare;
 pub mod dataset;
 pub mod export;
 pub mod legacy;
@@ -62,7 +63,8 @@ fn group_u64(g: &Group, key: &str) -> Result<u64> {
     }
 }
 
-/// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated or hardware).
+/// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated, hardware or
+/// unknown). Metric names as in docs/report.md: round trip, one-way, throughput.
 pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     let h = &run.header;
     let mut s = String::new();
@@ -81,13 +83,13 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
                 if let Some(t) = Stats::of(col.iter().map(|&v| ticks_to_ns(v, h.freq_hz))) {
                     writeln!(
                         s,
-                        "  {name:<8} ns: min {:>9.0}  median {:>9.0}  mean {:>9.0}  p99 {:>9.0}  max {:>9.0}",
+                        "  {name:<10} ns: min {:>9.0}  median {:>9.0}  mean {:>9.0}  p99 {:>9.0}  max {:>9.0}",
                         t.min, t.median, t.mean, t.p99, t.max
                     )?;
                 }
                 Ok(())
             };
-            line(&mut s, "rtt", rtt)?;
+            line(&mut s, "round trip", rtt)?;
             if let Some(ow) = oneway.filter(|_| h.get("common_counter") == Some("yes")) {
                 line(&mut s, "one-way", ow)?;
             }

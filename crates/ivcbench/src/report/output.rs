@@ -60,10 +60,11 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     if want(Format::Csv) {
         put("report.csv", &export::to_csv(&rows))?;
     }
+    let comparisons = super::compare::against_base(cells);
     if want(Format::Json) {
-        put("report.json", &export::to_json(&rows, cells, opts.raw))?;
+        put("report.json", &export::to_json(&rows, cells, &comparisons, opts.raw))?;
     }
-    let md = export::to_markdown(&rows, cells);
+    let md = export::to_markdown(&rows, cells, &comparisons);
     if want(Format::Md) {
         put("report.md", &md)?;
     }
@@ -78,31 +79,48 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     }
     if want(Format::Html) {
         let figs: Vec<(String, String)> = figures.into_iter().map(|(_, title, svg)| (title, svg)).collect();
-        put("report.html", &export::to_html(&rows, cells, &figs, &status::matrix(cells)))?;
+        put("report.html", &export::to_html(&md, cells, &figs, &status::matrix(cells)))?;
     }
     Ok(md)
 }
 
-/// (file name, caption, SVG) of every figure the cells have data for.
-fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
+/// (file name, caption, SVG) of every figure the cells have data for. Each image carries the
+/// provenance of what it draws in a line at its bottom, and each caption says it too.
+pub fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
     use ivc_proto::params::Experiment;
     let notif: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Notif).collect();
     let transfer: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Transfer).collect();
     let mut out = Vec::new();
+    let mut add = |name: &str, title: String, of: &[&Cell], svg: String| {
+        let holds = export::provenance_summary(of.iter().copied());
+        out.push((name.to_string(), format!("{title}. {holds}."), super::plot::with_footer(&svg, &holds)));
+    };
     if !notif.is_empty() {
-        out.push(("notif".into(), "Notification latency per configuration and hypervisor".into(), super::plot::notif_violin(&notif)));
-        out.push((
-            "notif-tail".into(),
-            "Notification latency tail: fraction of samples above a latency".into(),
+        let axis = if super::plot::violin_is_log(&notif) {
+            "log axis, chosen because the slowest cell's p99 is 20 times the fastest cell's median or more"
+        } else {
+            "linear axis"
+        };
+        add(
+            "notif",
+            format!("Notification round trip per configuration and hypervisor ({axis})"),
+            &notif,
+            super::plot::notif_violin(&notif),
+        );
+        add(
+            "notif-tail",
+            "Notification round trip tail: fraction of samples above a value".into(),
+            &notif,
             super::plot::notif_tail(&notif),
-        ));
+        );
     }
     if !transfer.is_empty() {
-        out.push((
-            "transfer".into(),
-            "Transfer throughput by buffer size: polling / interrupt, without / with interference".into(),
+        add(
+            "transfer",
+            "Transfer throughput by buffer size (ticks at the sizes measured): polling / interrupt, without / with interference".into(),
+            &transfer,
             super::plot::transfer_grid(&transfer),
-        ));
+        );
     }
     out
 }

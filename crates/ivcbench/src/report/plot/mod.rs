@@ -5,7 +5,7 @@ mod notif;
 mod svg;
 mod transfer;
 
-pub use notif::{notif_tail, notif_violin};
+pub use notif::{notif_tail, notif_violin, violin_is_log};
 pub use transfer::transfer_grid;
 
 use crate::names::{Hypervisor, Suffix};
@@ -57,10 +57,9 @@ fn suffix_name(s: Suffix) -> String {
     }
 }
 
-/// Nearest-rank percentile of sorted values, as `Stats` computes them: always a measured value.
+/// Quantile of sorted values, by the convention of `Stats` (numpy's linear interpolation).
 fn rank(v: &[f64], p: f64) -> f64 {
-    let n = v.len();
-    v[((p * n as f64).ceil() as usize).clamp(1, n) - 1]
+    super::stats::quantile(v, p)
 }
 
 /// Draws a legend key in a 24×12 box whose left middle is (x, y).
@@ -99,6 +98,33 @@ fn legend_column(s: &mut Svg, heading: &str, keys: &[Key], x: f64, mut y: f64) -
     y
 }
 
+/// Adds a line under a figure (its provenance, so that the image says what it shows wherever it
+/// is copied): the document grows by one text line at the bottom.
+pub fn with_footer(figure: &str, line: &str) -> String {
+    const EXTRA: f64 = 16.0;
+    // Svg::new writes `width="W" height="H" viewBox="0 0 W H"` then a background rect of W x H.
+    let attr = |name: &str| -> Option<f64> {
+        let at = figure.find(&format!(" {name}=\""))? + name.len() + 3;
+        figure[at..].split('"').next()?.parse().ok()
+    };
+    let (Some(w), Some(h)) = (attr("width"), attr("height")) else { return figure.to_string() };
+    let (old, new) = (svg::num(h), svg::num(h + EXTRA));
+    let wn = svg::num(w);
+    let mut out = figure
+        .replacen(&format!("height=\"{old}\" viewBox=\"0 0 {wn} {old}\""), &format!("height=\"{new}\" viewBox=\"0 0 {wn} {new}\""), 1)
+        .replacen(&format!("<rect width=\"{wn}\" height=\"{old}\""), &format!("<rect width=\"{wn}\" height=\"{new}\""), 1);
+    let Some(end) = out.rfind("</svg>") else { return figure.to_string() };
+    out.insert_str(
+        end,
+        &format!(
+            "<text class=\"provenance\" x=\"6\" y=\"{}\" font-size=\"10\" fill=\"#555555\">{}</text>\n",
+            svg::num(h + EXTRA - 5.0),
+            svg::escape(line)
+        ),
+    );
+    out
+}
+
 /// System fonts, loaded once: the report renders several figures and the scan takes a while.
 fn fontdb() -> Arc<usvg::fontdb::Database> {
     static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
@@ -127,7 +153,7 @@ pub fn svg_to_png(svg: &str, path: &Path, scale: f32) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::report::dataset::{Cell, CellData, NotifData, Origin, TransferSeries};
+    use crate::report::dataset::{Cell, CellData, NotifData, Origin, Provenance, TransferSeries};
     use ivc_proto::params::Experiment;
 
     /// A deterministic pseudo-random stream (xorshift), so test data needs no crate.
@@ -152,10 +178,13 @@ pub(crate) mod tests {
             suffix: Suffix::parse(suffix).unwrap(),
             path: format!("{}/{hyp}{suffix}", experiment.name()).into(),
             origin: Origin::Legacy,
+            provenance: Provenance::Unknown,
             freq_hz: 100_000_000,
             data,
             damage: vec![],
             notes: vec![],
+            text: Default::default(),
+            interference: None,
         }
     }
 

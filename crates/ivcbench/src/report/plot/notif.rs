@@ -23,6 +23,32 @@ fn distributions(cells: &[&Cell]) -> BTreeMap<(String, Suffix), Vec<f64>> {
     m
 }
 
+/// Whether the violin figure needs a log axis: the slowest cell's p99 is 20 times the fastest
+/// cell's median or more, so a linear axis would flatten the fast cells.
+pub fn wants_log(dists: &BTreeMap<(String, Suffix), Vec<f64>>) -> bool {
+    let fastest = dists.values().map(|v| rank(v, 0.5)).fold(f64::INFINITY, f64::min);
+    let slowest = dists.values().map(|v| rank(v, 0.99)).fold(0.0, f64::max);
+    fastest > 0.0 && slowest >= 20.0 * fastest
+}
+
+/// Whether [`notif_violin`] draws these cells on a log axis (for the caption).
+pub fn violin_is_log(cells: &[&Cell]) -> bool {
+    wants_log(&distributions(cells))
+}
+
+/// The notif metric's name on the axes (docs/report.md): ivcbench measures the round trip, the
+/// artifact's tables hold its `irqlat`.
+fn axis_name(cells: &[&Cell]) -> &'static str {
+    use crate::report::dataset::Origin;
+    let notif: Vec<&&Cell> = cells.iter().filter(|c| matches!(c.data, CellData::Notif(_))).collect();
+    let legacy = notif.iter().filter(|c| c.origin == Origin::Legacy).count();
+    match legacy {
+        0 => "Round trip",
+        n if n == notif.len() => "irqlat (artifact)",
+        _ => "Round trip / irqlat (artifact)",
+    }
+}
+
 /// ns, or µs when the numbers would get long; (divisor, unit).
 /// What both notif figures start from: the pooled distributions (ns, ascending) by hypervisor and
 /// configuration, both in figure order, the overall range and the display unit.
@@ -109,16 +135,35 @@ pub fn notif_violin(cells: &[&Cell]) -> String {
     let Some(Series { dists, hyps, cfgs, lo, hi, div, unit }) = series(cells) else {
         return svg::no_data(W, H);
     };
-    // A few outliers far above every p99 would squash all violins into lines: the axis then ends
-    // a little above the largest p99 and the whiskers that go further end in an arrow and say
-    // their maximum.
-    let p99 = dists.values().map(|v| rank(v, 0.99)).fold(0.0, f64::max);
-    let top = if hi > 1.5 * p99 { 1.1 * p99 } else { hi };
-    // Start at zero when the data come near it, so heights compare as ratios.
-    let lo = if lo < 0.25 * top { 0.0 } else { lo - 0.05 * (top - lo) };
-    let (y_lo, y_hi, ticks) = svg::nice_range(lo / div, top / div, 6);
-    let step = ticks.get(1).map_or(1.0, |t| t - ticks[0]);
-    let labels: Vec<String> = ticks.iter().map(|t| svg::tick_label(*t, step)).collect();
+    // One cell far slower than the others (a tail or a whole distribution 100x theirs) would
+    // squash every other violin into a line: the axis is then log10 (violins drawn over log
+    // values), chosen automatically and said in the axis title (and the caption).
+    let log = wants_log(&dists);
+    let (dists, lo, hi, div) = if log {
+        let logged =
+            dists.into_iter().map(|(k, v)| (k, v.iter().map(|x| (x / div).max(f64::MIN_POSITIVE).log10()).collect::<Vec<f64>>())).collect();
+        (logged, (lo / div).max(f64::MIN_POSITIVE).log10(), (hi / div).max(f64::MIN_POSITIVE).log10(), 1.0)
+    } else {
+        (dists, lo, hi, div)
+    };
+    let (y_lo, y_hi, ticks, labels) = if log {
+        let pad = 0.03 * (hi - lo).max(0.1);
+        let ticks: Vec<f64> = svg::log_ticks(10f64.powf(lo - pad), 10f64.powf(hi + pad)).into_iter().map(f64::log10).collect();
+        let labels = ticks.iter().map(|t| svg::tick_label(10f64.powf(*t), if *t < 0.0 { 0.01 } else { 1.0 })).collect();
+        (lo - pad, hi + pad, ticks, labels)
+    } else {
+        // A few outliers far above every p99 would squash all violins into lines: the axis then
+        // ends a little above the largest p99 and the whiskers that go further end in an arrow
+        // and say their maximum.
+        let p99 = dists.values().map(|v| rank(v, 0.99)).fold(0.0, f64::max);
+        let top = if hi > 1.5 * p99 { 1.1 * p99 } else { hi };
+        // Start at zero when the data come near it, so heights compare as ratios.
+        let lo = if lo < 0.25 * top { 0.0 } else { lo - 0.05 * (top - lo) };
+        let (y_lo, y_hi, ticks) = svg::nice_range(lo / div, top / div, 6);
+        let step = ticks.get(1).map_or(1.0, |t| t - ticks[0]);
+        let labels: Vec<String> = ticks.iter().map(|t| svg::tick_label(*t, step)).collect();
+        (y_lo, y_hi, ticks, labels)
+    };
 
     let label_w = labels.iter().map(|l| svg::text_width(l, FONT_PX)).fold(0.0, f64::max);
     let x0 = 20.0 + label_w + 8.0;
@@ -135,7 +180,8 @@ pub fn notif_violin(cells: &[&Cell]) -> String {
         s.line(x0, y, x1, y, GRID, 1.0);
         s.text(x0 - 5.0, y + 4.0, l, Anchor::End, FONT_PX, false);
     }
-    s.text(13.0, (y0 + y1) / 2.0, &format!("Notification latency ({unit})"), Anchor::Middle, FONT_PX, true);
+    let scale = if log { ", log scale" } else { "" };
+    s.text(13.0, (y0 + y1) / 2.0, &format!("{} ({unit}{scale})", axis_name(cells)), Anchor::Middle, FONT_PX, true);
     s.line(x0, y1, x1, y1, INK, 1.0);
     s.line(x0, y0, x0, y1, INK, 1.0);
 
@@ -150,7 +196,7 @@ pub fn notif_violin(cells: &[&Cell]) -> String {
             let v: Vec<f64> = v.iter().map(|x| x / div).collect();
             let x = cx + (j as f64 - (hyps.len() as f64 - 1.0) / 2.0) * slot;
             // Narrow enough to read as a shape even when it is alone in its configuration.
-            violin(&mut s, &v, x, (slot * 0.46).min(36.0), slot - 5.0, &ys, colour);
+            violin(&mut s, &v, x, (slot * 0.46).min(36.0), slot - 5.0, &ys, colour, log);
         }
     }
     let keys: Vec<Key> = hyps.iter().map(|(h, c)| Key { name: h.clone(), draw: swatch(c) }).collect();
@@ -160,7 +206,8 @@ pub fn notif_violin(cells: &[&Cell]) -> String {
 
 /// One violin centred on `x`, at most `half` wide on each side, for sorted `v`; `room` is the
 /// width right of it free for the maximum of a clipped whisker.
-fn violin(s: &mut Svg, v: &[f64], x: f64, half: f64, room: f64, ys: &Scale, colour: &str) {
+#[allow(clippy::too_many_arguments)]
+fn violin(s: &mut Svg, v: &[f64], x: f64, half: f64, room: f64, ys: &Scale, colour: &str, log: bool) {
     let (lo, max) = (v[0], v[v.len() - 1]);
     let hi = max.min(ys.d1);
     let style = format!("class=\"violin\" fill=\"{colour}\" fill-opacity=\"0.45\" stroke=\"{colour}\" stroke-width=\"1\"");
@@ -191,6 +238,7 @@ fn violin(s: &mut Svg, v: &[f64], x: f64, half: f64, room: f64, ys: &Scale, colo
             num(x + 3.0),
             num(y)
         ));
+        let max = if log { 10f64.powf(max) } else { max };
         let label = svg::tick_label(max, if max >= 100.0 { 1.0 } else { 0.1 });
         // Only where it cannot run into the next violin's label; the arrow alone still says "more".
         if svg::text_width(&label, 8.0) + 3.0 <= room {
@@ -295,7 +343,7 @@ pub fn notif_tail(cells: &[&Cell]) -> String {
     s.text(
         (x0 + x1) / 2.0,
         H - 8.0,
-        &format!("Notification latency ({unit}){}", if log_x { ", log scale" } else { "" }),
+        &format!("{} ({unit}){}", axis_name(cells), if log_x { ", log scale" } else { "" }),
         Anchor::Middle,
         FONT_PX,
         false,
@@ -382,11 +430,29 @@ mod tests {
         let svg = notif_violin(&refs);
         super::super::parse(&svg).unwrap();
         assert_eq!(svg.matches("class=\"violin\"").count(), 4);
-        assert!(svg.contains("Notification latency (µs)"));
+        assert!(svg.contains("irqlat (artifact) (µs)"), "{svg}");
         assert!(svg.contains(">base<") && svg.contains(">+interf<"));
         assert!(svg.contains(">bao<") && svg.contains(">xen<"));
         assert!(svg.find(">bao<").unwrap() > 0);
         assert_eq!(svg, notif_violin(&refs), "deterministic");
+    }
+
+    #[test]
+    fn violin_turns_log_when_one_cell_is_a_hundred_times_slower() {
+        let mut cells = sample();
+        assert!(!violin_is_log(&cells.iter().collect::<Vec<_>>()));
+        cells.push(notif("sel4", "+interf", 600_000.0, 9));
+        let refs: Vec<&Cell> = cells.iter().collect();
+        assert!(violin_is_log(&refs));
+        let svg = notif_violin(&refs);
+        super::super::parse(&svg).unwrap();
+        assert!(svg.contains("(µs, log scale)"), "{svg}");
+        // Decade ticks label the axis: 1, 10, 100, 1000 µs around 2.5..600+ µs.
+        for t in [">10<", ">100<", ">1000<"] {
+            assert!(svg.contains(t), "{t}");
+        }
+        // The fast cells keep a height: each violin spans more than a few px.
+        assert_eq!(svg.matches("class=\"violin\"").count(), 5);
     }
 
     #[test]
@@ -397,7 +463,7 @@ mod tests {
         super::super::parse(&svg).unwrap();
         assert_eq!(svg.matches("class=\"tail\"").count(), 4);
         assert!(svg.contains("Exceedance"));
-        assert!(svg.contains("Notification latency (µs)"));
+        assert!(svg.contains("irqlat (artifact) (µs)"), "{svg}");
     }
 
     #[test]

@@ -83,7 +83,10 @@ pub fn transfer_grid(cells: &[&Cell]) -> String {
     let ph = (bottom - top - gap) / 2.0;
     // Half a step of padding each side of the log2 axis keeps the end markers off the frame.
     let pad = 2f64.powf(0.4);
-    let x_ticks: Vec<u64> = (0..64).map(|k| 1u64 << k).filter(|b| *b as f64 >= b_lo && *b as f64 <= b_hi).collect();
+    // Ticks at the buffer sizes measured, not at every power of two between them.
+    let mut x_ticks = bufs.clone();
+    x_ticks.sort_unstable();
+    x_ticks.dedup();
 
     let mut s = Svg::new(W, H);
     for (col, head) in ["without interference", "with interference (+interf)"].iter().enumerate() {
@@ -196,6 +199,25 @@ mod tests {
         assert!(!svg.contains("no data"));
         assert_eq!(size_label(512 << 10), "512K");
         assert_eq!(size_label(16 << 20), "16M");
+        // Only measured sizes get a tick: the artifact's 4K, 32K, 256K ... have no 8K.
+        let c = [transfer_at("xen", &[4 << 10, 32 << 10, 256 << 10, 16 << 20])];
+        let svg = transfer_grid(&c.iter().collect::<Vec<_>>());
+        assert!(svg.contains(">32K<") && svg.contains(">256K<") && !svg.contains(">8K<") && !svg.contains(">64K<"), "{svg}");
+    }
+
+    fn transfer_at(hyp: &str, bufs: &[u64]) -> Cell {
+        let series = bufs
+            .iter()
+            .map(|&buf| crate::report::dataset::TransferSeries {
+                mode: "polling".into(),
+                buf,
+                total: 16 << 20,
+                ticks: vec![1_000_000, 1_100_000],
+                lost: 0,
+                corrupt: 0,
+            })
+            .collect();
+        super::super::tests::cell(hyp, "", CellData::Transfer(series))
     }
 
     #[test]
