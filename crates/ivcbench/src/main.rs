@@ -97,6 +97,10 @@ struct ConfigArgs {
     /// State that your Xen build has LLC cache colouring (upstream 4.20+; Debian's 4.17 has not).
     #[arg(long)]
     xen_colouring: bool,
+    /// Write the cells for the colouring fork of Jailhouse (ESRGv3/jailhouse-shedlight), which
+    /// also gives `+col` cells their colours (mainline Jailhouse has none).
+    #[arg(long)]
+    jailhouse_colouring: bool,
     #[arg(long)]
     force: bool,
 }
@@ -505,7 +509,13 @@ fn real_main() -> Result<()> {
             let Some(board) = platform::by_name(&a.platform) else {
                 bail!("unknown platform `{}` (known: {})", a.platform, platform::ALL.map(|p| p.name).join(", "));
             };
-            let opts = ivcbench::config::Options { out: a.out, images: !a.no_images, xen_colouring: a.xen_colouring, force: a.force };
+            let opts = ivcbench::config::Options {
+                out: a.out,
+                images: !a.no_images,
+                xen_colouring: a.xen_colouring,
+                jailhouse_colouring: a.jailhouse_colouring,
+                force: a.force,
+            };
             for f in ivcbench::config::generate(a.hypervisor, board, a.config, &opts)? {
                 println!("{}", f.display());
             }

@@ -13,7 +13,7 @@
 //! live in one pool of the board's DDR reserved from Linux ([`POOL`]); the placement is the same
 //! for every matrix cell, so the root-cell part and the reservation are written once per board.
 
-use super::{Region, System, Vm};
+use super::{colour_count, Colours, Region, System, Vm};
 use anyhow::{bail, ensure, Result};
 use ivc_proto::params::Role;
 use ivc_proto::platform::{Gic, UartKind, PAGE};
@@ -30,6 +30,33 @@ pub const RESERVED: Region = Region { base: 0x7000_0000, size: 0x1000_0000 };
 pub const HYPERVISOR_MEMORY: Region = Region { base: 0x7FC0_0000, size: 0x0040_0000 };
 /// Each VM's RAM slot in the pool.
 const SLOT: u64 = 0x0400_0000;
+/// The colouring fork's cells (`+col`, boards only): a coloured region takes only the pages of its
+/// colours, so 64 MiB on 8 of 16 colours spans 128 MiB of DDR. Their pool is larger, and so is the
+/// reservation (Linux keeps the first GiB: mem=1024M).
+pub const COL_POOL: Region = Region { base: 0x4000_0000, size: 0x3E00_0000 };
+pub const COL_RESERVED: Region = Region { base: 0x4000_0000, size: 0x4000_0000 };
+const COL_SLOT: u64 = 0x0900_0000;
+/// The colouring fork's flag on a memory region that takes the cell's colours.
+const COL_FLAG: &str = "JAILHOUSE_MEM_COLORED";
+const RAM_COL_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_WRITE", "JAILHOUSE_MEM_EXECUTE", "JAILHOUSE_MEM_LOADABLE", COL_FLAG];
+const STATE_COL_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_ROOTSHARED", COL_FLAG];
+const RW_COL_FLAGS: &[&str] = &["JAILHOUSE_MEM_READ", "JAILHOUSE_MEM_WRITE", "JAILHOUSE_MEM_ROOTSHARED", COL_FLAG];
+
+/// Where the cells of one configuration live in physical memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub pool: Region,
+    pub reserved: Region,
+    slot: u64,
+}
+
+/// The layout of uncoloured (mainline) or coloured (the colouring fork's) cells.
+pub fn layout(col: bool) -> Layout {
+    match col {
+        false => Layout { pool: POOL, reserved: RESERVED, slot: SLOT },
+        true => Layout { pool: COL_POOL, reserved: COL_RESERVED, slot: COL_SLOT },
+    }
+}
 /// The ECAM base of the virtual PCI host, the root cell config's `pci_mmconfig_base`, which the
 /// cells find in their communication region: on the ZynqMP mainline's configs/arm64/zynqmp-zcu102.c
 /// value (only documented for the board's root cell, and checked against the cells' memory); on
@@ -69,6 +96,7 @@ pub fn mem_flags(flags: &[&str]) -> Result<u64> {
             "JAILHOUSE_MEM_COMM_REGION" => 0x0020,
             "JAILHOUSE_MEM_LOADABLE" => 0x0040,
             "JAILHOUSE_MEM_ROOTSHARED" => 0x0080,
+            "JAILHOUSE_MEM_COLORED" => 0x0200,
             other => bail!("no value known for the memory flag {other}"),
         };
         Ok(m | v)
@@ -109,9 +137,35 @@ pub struct Cell {
     pub pins: [u32; 4],
     pub vpci_irq_base: u32,
     pub ivshmem: Option<Ivshmem>,
+    /// The colouring fork's colours of the regions flagged JAILHOUSE_MEM_COLORED (`+col`).
+    pub colours: Option<Colours>,
+    /// Written for the colouring fork (its config revision 13 has no architecture field).
+    pub fork: bool,
 }
 
 impl Cell {
+    /// The physical bytes a region covers: a coloured one takes only its colours' pages, so it
+    /// spans (colours / its colours) times its size, plus up to one colour period at the start.
+    pub fn span(&self, m: &Mem, n: u64) -> u64 {
+        match self.colours.filter(|_| m.flags.contains(&COL_FLAG)) {
+            Some(c) => (m.size * n).div_ceil(c.count() as u64) + n * PAGE,
+            None => m.size,
+        }
+    }
+
+    /// The colour ranges of the fork's `cache_regions` (start, number of colours).
+    pub fn colour_ranges(&self) -> Vec<(u32, u32)> {
+        let Some(c) = self.colours else { return Vec::new() };
+        let mut v: Vec<(u32, u32)> = Vec::new();
+        for bit in (0..64).filter(|b| c.0 >> b & 1 == 1) {
+            match v.last_mut() {
+                Some((start, n)) if *start + *n == bit => *n += 1,
+                _ => v.push((bit, 1)),
+            }
+        }
+        v
+    }
+
     /// The INTIDs the cell owns.
     pub fn irqs(&self) -> Vec<u32> {
         (0..128).filter(|i| self.pins[i / 32] >> (i % 32) & 1 == 1).map(|i| 32 + i as u32).collect()
@@ -121,7 +175,12 @@ impl Cell {
 /// The ivshmem area of the pool: state table (one page) below the read/write section, placed
 /// at the same offset in a 2 MiB block as in the cells' view.
 pub fn ivshmem_phys() -> (Region, Region) {
-    let area = POOL.base + 3 * SLOT;
+    ivshmem_phys_in(&layout(false))
+}
+
+/// The same in `l`.
+fn ivshmem_phys_in(l: &Layout) -> (Region, Region) {
+    let area = l.pool.base + 3 * l.slot;
     let rw = Region { base: area + (2 << 20), size: jh::RW_SIZE };
     (Region { base: rw.base - jh::STATE_TABLE_SIZE, size: jh::STATE_TABLE_SIZE }, rw)
 }
@@ -129,44 +188,81 @@ pub fn ivshmem_phys() -> (Region, Region) {
 /// The interferer's status page in the pool (`+interf`): the page after the ivshmem read/write
 /// section, mapped into tx and the interferer at ivc_proto::layout::interf_status_base.
 pub fn status_phys() -> Region {
-    Region { base: ivshmem_phys().1.end(), size: PAGE }
+    status_phys_in(&layout(false))
+}
+
+/// The same in `l`: with colours, past the span of the coloured read/write section.
+fn status_phys_in(l: &Layout) -> Region {
+    let (_, rw) = ivshmem_phys_in(l);
+    let span = if l.slot == SLOT { rw.size } else { 2 * rw.size + (64 << 10) };
+    Region { base: (rw.base + span).next_multiple_of(PAGE), size: PAGE }
 }
 
 /// A VM's RAM in the pool: slot 0, 1, 2 for tx, rx, interf.
 pub fn ram_phys(vm: &Vm) -> Result<Region> {
+    ram_phys_in(&layout(false), vm)
+}
+
+fn ram_phys_in(l: &Layout, vm: &Vm) -> Result<Region> {
     let slot = match vm.role {
         Role::Tx => 0,
         Role::Rx => 1,
         Role::Interf => 2,
         Role::All => bail!("Jailhouse cells run one role each"),
     };
-    ensure!(vm.ram.size <= SLOT, "{}'s RAM ({:#x}) does not fit its {SLOT:#x} slot of the Jailhouse pool", vm.role.name(), vm.ram.size);
-    Ok(Region { base: POOL.base + slot * SLOT, size: vm.ram.size })
+    ensure!(
+        vm.ram.size <= l.slot,
+        "{}'s RAM ({:#x}) does not fit its {:#x} slot of the Jailhouse pool",
+        vm.role.name(),
+        vm.ram.size,
+        l.slot
+    );
+    Ok(Region { base: l.pool.base + slot * l.slot, size: vm.ram.size })
 }
 
-/// The cells of `sys`, checked: refuses what this Jailhouse cannot do.
+/// The cells of `sys` for mainline Jailhouse, checked: refuses what it cannot do.
 pub fn cells(sys: &System) -> Result<Vec<Cell>> {
-    if sys.config.suffix.col {
+    cells_for(sys, false)
+}
+
+/// The cells of `sys`; `fork`: for the colouring fork (ESRGv3/jailhouse-shedlight), which also
+/// gives `+col` its colours.
+pub fn cells_for(sys: &System, fork: bool) -> Result<Vec<Cell>> {
+    let col = sys.config.suffix.col;
+    if col && !fork {
         bail!(
             "{}: mainline Jailhouse has no cache colouring (the artifact used a patched fork, ESRGv3/jailhouse-shedlight), \
-             so jailhouse{} would run uncoloured under a coloured name; ivcbench generates jailhouse, jailhouse+interf and \
-             the transfer cells",
+             so jailhouse{} would run uncoloured under a coloured name; mainline runs jailhouse, jailhouse+interf and \
+             the transfer cells (for the colouring fork's format pass --jailhouse-colouring)",
             sys.config,
             sys.config.suffix
         );
     }
+    if col && sys.config.suffix.hypcol {
+        bail!("{}: the colouring fork colours the cells, not Jailhouse itself, so +hypcol has no Jailhouse cell", sys.config);
+    }
+    if col && is_qemu(sys.board) {
+        bail!(
+            "{}: coloured cells are generated for the ZCU104 and ZCU102 (each 64 MiB cell on half the colours spans 128 MiB, more \
+             than the QEMU testbed's pool, and QEMU models no cache)",
+            sys.config
+        );
+    }
+    let l = layout(col);
     let gicd = match sys.view.gic {
         Gic::V2 { gicd, .. } | Gic::V3 { gicd, .. } => gicd,
     };
-    let (state, rw) = ivshmem_phys();
+    let (state, rw) = ivshmem_phys_in(&l);
     let mut cells = Vec::new();
     for vm in &sys.vms {
+        let colours = vm.colours.filter(|_| col);
+        let coloured = |plain: &'static [&'static str], with: &'static [&'static str]| if colours.is_some() { with } else { plain };
         let mut mems = Vec::new();
         for d in &vm.devices {
             mems.push(Mem { what: d.name, phys: d.region.base, virt: d.region.base, size: d.region.size, flags: UART_FLAGS });
         }
-        let ram = ram_phys(vm)?;
-        mems.push(Mem { what: "RAM", phys: ram.base, virt: vm.ram.base, size: ram.size, flags: RAM_FLAGS });
+        let ram = ram_phys_in(&l, vm)?;
+        mems.push(Mem { what: "RAM", phys: ram.base, virt: vm.ram.base, size: ram.size, flags: coloured(RAM_FLAGS, RAM_COL_FLAGS) });
         mems.push(Mem { what: "communication region", phys: 0, virt: jh::comm_region(&sys.view), size: PAGE, flags: COMM_FLAGS });
         let ivshmem = if vm.shmem {
             let start = mems.len();
@@ -175,9 +271,10 @@ pub fn cells(sys: &System) -> Result<Vec<Cell>> {
                 phys: state.base,
                 virt: jh::state_table(&sys.view),
                 size: state.size,
-                flags: STATE_FLAGS,
+                flags: coloured(STATE_FLAGS, STATE_COL_FLAGS),
             });
-            mems.push(Mem { what: "ivshmem read/write section", phys: rw.base, virt: sys.shmem.base, size: rw.size, flags: RW_FLAGS });
+            let flags = coloured(RW_FLAGS, RW_COL_FLAGS);
+            mems.push(Mem { what: "ivshmem read/write section", phys: rw.base, virt: sys.shmem.base, size: rw.size, flags });
             for p in 0..PEERS {
                 let what = if p == 0 { "ivshmem output section of peer 0 (none)" } else { "ivshmem output section of peer 1 (none)" };
                 mems.push(Mem { what, phys: 0, virt: 0, size: 0, flags: &[] });
@@ -188,8 +285,9 @@ pub fn cells(sys: &System) -> Result<Vec<Cell>> {
             None
         };
         if let Some(st) = sys.interf_status.filter(|_| matches!(vm.role, Role::Tx | Role::Interf)) {
-            // Shared by tx and the interferer only; ROOTSHARED so that both cells may map it.
-            let phys = status_phys();
+            // Shared by tx and the interferer only; ROOTSHARED so that both cells may map it. Never
+            // coloured: tx and the interferer have different colours, which would make it two pages.
+            let phys = status_phys_in(&l);
             ensure!(st.size <= phys.size, "the interferer's status page {st} is larger than its slot {phys}");
             mems.push(Mem { what: "interferer status page", phys: phys.base, virt: st.base, size: phys.size, flags: RW_FLAGS });
         }
@@ -216,6 +314,8 @@ pub fn cells(sys: &System) -> Result<Vec<Cell>> {
             pins,
             vpci_irq_base: jh::VPCI_IRQ_BASE,
             ivshmem,
+            colours,
+            fork,
         });
     }
     check(sys, &cells)?;
@@ -229,14 +329,16 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
     let board = sys.board;
     let fail = |what: String| -> Result<()> { bail!("jailhouse {} on {}: {what}", sys.config, board.name) };
     let board_ram = Region { base: board.ram_base, size: board.ram_size };
-    if !board_ram.contains(&RESERVED) || !RESERVED.contains(&POOL) || !RESERVED.contains(&HYPERVISOR_MEMORY) {
+    let Layout { pool, reserved, .. } = layout(sys.config.suffix.col);
+    let n = colour_count(sys.hypervisor, board) as u64;
+    if !board_ram.contains(&reserved) || !reserved.contains(&pool) || !reserved.contains(&HYPERVISOR_MEMORY) {
         fail(format!(
-            "the reservation {RESERVED} must hold the pool {POOL} and Jailhouse {HYPERVISOR_MEMORY} inside {}'s RAM",
+            "the reservation {reserved} must hold the pool {pool} and Jailhouse {HYPERVISOR_MEMORY} inside {}'s RAM",
             board.name
         ))?;
     }
-    if POOL.overlaps(&HYPERVISOR_MEMORY) {
-        fail(format!("the pool {POOL} overlaps Jailhouse's own memory {HYPERVISOR_MEMORY}"))?;
+    if pool.overlaps(&HYPERVISOR_MEMORY) {
+        fail(format!("the pool {pool} overlaps Jailhouse's own memory {HYPERVISOR_MEMORY}"))?;
     }
     let mut owned: Vec<(String, Region)> = Vec::new();
     for c in cells {
@@ -247,7 +349,8 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
             fail(format!("{} and {} share CPU set {:#b}", o.name, c.name, c.cpus))?;
         }
         for m in c.mems.iter().filter(|m| m.size > 0) {
-            let p = Region { base: m.phys, size: m.size };
+            // Physically, a coloured region covers more than its size.
+            let p = Region { base: m.phys, size: c.span(m, n) };
             let v = Region { base: m.virt, size: m.size };
             if (m.phys | m.virt | m.size) % PAGE != 0 {
                 fail(format!("{}'s {} is not page aligned", c.name, m.what))?;
@@ -256,8 +359,8 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
                 continue;
             }
             let shared = m.flags.contains(&"JAILHOUSE_MEM_ROOTSHARED");
-            if !m.flags.contains(&"JAILHOUSE_MEM_IO") && !POOL.contains(&p) {
-                fail(format!("{}'s {} {p} is outside the pool {POOL}", c.name, m.what))?;
+            if !m.flags.contains(&"JAILHOUSE_MEM_IO") && !pool.contains(&p) {
+                fail(format!("{}'s {} {p} is outside the pool {pool}", c.name, m.what))?;
             }
             if !shared {
                 if let Some((who, r)) = owned.iter().find(|(_, r)| r.overlaps(&p)) {
@@ -279,8 +382,10 @@ fn check(sys: &System, cells: &[Cell]) -> Result<()> {
             }
         }
     }
-    let (state, rw) = ivshmem_phys();
-    for r in [state, rw, status_phys()] {
+    let l = layout(sys.config.suffix.col);
+    let (state, _) = ivshmem_phys_in(&l);
+    let status = status_phys_in(&l);
+    for r in [Region { base: state.base, size: status.base - state.base }, status] {
         if let Some((who, o)) = owned.iter().find(|(_, o)| o.overlaps(&r)) {
             fail(format!("{who} {o} overlaps the ivshmem region {r}"))?;
         }
@@ -321,12 +426,21 @@ pub fn cell_c(sys: &System, c: &Cell) -> String {
     let w = &mut s;
     let _ = writeln!(w, "/* Jailhouse cell `{}` of the ivcbench cell {} on {}.", c.name, sys.config, sys.board.name);
     let _ = writeln!(w, " * Generated by `ivcbench config --hypervisor jailhouse`; regenerate rather than edit.");
-    let _ = writeln!(w, " * Build it with Jailhouse (config revision 14) into {}.cell: see docs/jailhouse.md. */\n", c.role.name());
+    let jailhouse = if c.fork {
+        "the colouring fork of Jailhouse (ESRGv3/jailhouse-shedlight, its config revision 13)"
+    } else {
+        "Jailhouse (config revision 14)"
+    };
+    let _ = writeln!(w, " * Build it with {jailhouse} into {}.cell: see docs/jailhouse.md. */\n", c.role.name());
     let _ = writeln!(w, "#include <jailhouse/types.h>\n#include <jailhouse/cell-config.h>\n");
     let _ = writeln!(w, "struct {{");
     let _ = writeln!(w, "\tstruct jailhouse_cell_desc cell;");
     let _ = writeln!(w, "\t__u64 cpus[1];");
     let _ = writeln!(w, "\tstruct jailhouse_memory mem_regions[{}];", c.mems.len());
+    let ranges = c.colour_ranges();
+    if !ranges.is_empty() {
+        let _ = writeln!(w, "\tstruct jailhouse_cache cache_regions[{}];", ranges.len());
+    }
     let _ = writeln!(w, "\tstruct jailhouse_irqchip irqchips[1];");
     if c.ivshmem.is_some() {
         let _ = writeln!(w, "\tstruct jailhouse_pci_device pci_devices[1];");
@@ -335,12 +449,17 @@ pub fn cell_c(sys: &System, c: &Cell) -> String {
     let _ = writeln!(w, "\t.cell = {{");
     let _ = writeln!(w, "\t\t.signature = JAILHOUSE_CELL_DESC_SIGNATURE,");
     let _ = writeln!(w, "\t\t.revision = JAILHOUSE_CONFIG_REVISION,");
-    let _ = writeln!(w, "\t\t.architecture = JAILHOUSE_ARM64,");
+    if !c.fork {
+        let _ = writeln!(w, "\t\t.architecture = JAILHOUSE_ARM64,");
+    }
     let _ = writeln!(w, "\t\t.name = \"{}\",", c.name);
     let _ = writeln!(w, "\t\t.flags = JAILHOUSE_CELL_PASSIVE_COMMREG,");
     let _ = writeln!(w, "\t\t.cpu_set_size = sizeof(config.cpus),");
     let _ = writeln!(w, "\t\t.num_memory_regions = ARRAY_SIZE(config.mem_regions),");
     let _ = writeln!(w, "\t\t.num_irqchips = ARRAY_SIZE(config.irqchips),");
+    if !ranges.is_empty() {
+        let _ = writeln!(w, "\t\t.num_cache_regions = ARRAY_SIZE(config.cache_regions),");
+    }
     if c.ivshmem.is_some() {
         let _ = writeln!(w, "\t\t.num_pci_devices = ARRAY_SIZE(config.pci_devices),");
     }
@@ -372,6 +491,15 @@ pub fn cell_c(sys: &System, c: &Cell) -> String {
         let _ = writeln!(w, "\t\t}},");
     }
     let _ = writeln!(w, "\t}},\n");
+    if !ranges.is_empty() {
+        // The fork applies these colours to every region flagged JAILHOUSE_MEM_COLORED.
+        let _ = writeln!(w, "\t.cache_regions = {{");
+        for (start, n) in &ranges {
+            let _ = writeln!(w, "\t\t/* colours {start}-{} */ {{", start + n - 1);
+            let _ = writeln!(w, "\t\t\t.start = {start},\n\t\t\t.size = {n},\n\t\t}},");
+        }
+        let _ = writeln!(w, "\t}},\n");
+    }
     let _ = writeln!(w, "\t.irqchips = {{");
     let _ = writeln!(w, "\t\t/* GIC */ {{");
     let _ = writeln!(w, "\t\t\t.address = {},", hex(c.gicd));
@@ -401,14 +529,17 @@ pub fn cell_c(sys: &System, c: &Cell) -> String {
 
 /// The memory regions the root cell config must cover, as C initialisers to merge in.
 pub fn root_regions(sys: &System) -> String {
-    let (state, rw) = ivshmem_phys();
-    let cells = Region { base: POOL.base, size: 3 * SLOT };
+    let l = layout(sys.config.suffix.col);
+    let (state, rw) = ivshmem_phys_in(&l);
+    let status = status_phys_in(&l);
+    let cells = Region { base: l.pool.base, size: 3 * l.slot };
+    let pool = l.pool;
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "/* ivcbench: the memory of its Jailhouse cells on {}, for the root cell config's mem_regions.", sys.board.name);
     let _ = writeln!(w, " * Jailhouse hands a cell's memory back to the root cell when the cell is destroyed and while");
     let _ = writeln!(w, " * images are loaded into it, so the root cell config must cover it. If the root config's RAM region");
-    let _ = writeln!(w, " * already covers {POOL} (mainline zynqmp-zcu102.c's 0x0..0x80000000 does), add nothing;");
+    let _ = writeln!(w, " * already covers {pool} (mainline zynqmp-zcu102.c's 0x0..0x80000000 does), add nothing;");
     let _ = writeln!(w, " * otherwise add these two. Either way Linux must not use it: see reserved-memory.dtsi.");
     let _ = writeln!(
         w,
@@ -424,11 +555,11 @@ pub fn root_regions(sys: &System) -> String {
     let _ = writeln!(w, "\t\t/* ivcbench cells' RAM (tx, rx, interf) */ {{");
     let _ = writeln!(w, "\t\t\t.phys_start = {0:#x},\n\t\t\t.virt_start = {0:#x},\n\t\t\t.size = {1:#x},", cells.base, cells.size);
     let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE | JAILHOUSE_MEM_EXECUTE,\n\t\t}},");
-    let area = Region { base: state.base, size: status_phys().end() - state.base };
+    let area = Region { base: state.base, size: status.end() - state.base };
     let _ = writeln!(
         w,
-        "\t\t/* ivcbench ivshmem region (state table {state}, read/write section {rw}) and the interferer's status page {} */ {{",
-        status_phys()
+        "\t\t/* ivcbench ivshmem region (state table {state}, read/write section from {:#x}) and the interferer's status page {status} */ {{",
+        rw.base
     );
     let _ = writeln!(w, "\t\t\t.phys_start = {0:#x},\n\t\t\t.virt_start = {0:#x},\n\t\t\t.size = {1:#x},", area.base, area.size);
     let _ = writeln!(w, "\t\t\t.flags = JAILHOUSE_MEM_READ | JAILHOUSE_MEM_WRITE,\n\t\t}},");
@@ -437,16 +568,17 @@ pub fn root_regions(sys: &System) -> String {
 
 /// The root Linux's device-tree fragment that reserves the pool and Jailhouse's memory.
 pub fn reserved_memory(sys: &System) -> String {
+    let Layout { pool, reserved, .. } = layout(sys.config.suffix.col);
     format!(
-        "/* ivcbench: keep the root cell's Linux off the memory of Jailhouse ({HYPERVISOR_MEMORY}) and of the cells ({POOL}) on {}.\n \
+        "/* ivcbench: keep the root cell's Linux off the memory of Jailhouse ({HYPERVISOR_MEMORY}) and of the cells ({pool}) on {}.\n \
          * Merge into the board's device tree (or boot Linux with mem={}M, which also works on the ZCU104's 2 GiB). */\n\
          / {{\n\treserved-memory {{\n\t\t#address-cells = <2>;\n\t\t#size-cells = <2>;\n\t\tranges;\n\n\
          \t\tjailhouse@{:x} {{\n\t\t\treg = <0x0 {:#x} 0x0 {:#x}>;\n\t\t\tno-map;\n\t\t}};\n\t}};\n}};\n",
         sys.board.name,
-        RESERVED.base >> 20,
-        RESERVED.base,
-        RESERVED.base,
-        RESERVED.size
+        reserved.base >> 20,
+        reserved.base,
+        reserved.base,
+        reserved.size
     )
 }
 
@@ -590,9 +722,9 @@ pub fn run_sh(sys: &System, cells: &[Cell]) -> String {
     s
 }
 
-/// Every file of one cell.
-pub fn files(sys: &System) -> Result<Vec<(&'static str, String)>> {
-    let cells = cells(sys)?;
+/// Every file of one cell; `fork`: for the colouring fork (ESRGv3/jailhouse-shedlight).
+pub fn files(sys: &System, fork: bool) -> Result<Vec<(&'static str, String)>> {
+    let cells = cells_for(sys, fork)?;
     let mut out = Vec::new();
     for c in &cells {
         let name = match c.role {
@@ -670,7 +802,7 @@ mod tests {
                 assert!(cells.iter().filter(|c| c.role != Role::Rx).all(|c| c.irqs().is_empty()));
                 assert_eq!(ivc_proto::ivshmem::intx_intid(rx.vpci_irq_base, ivc_proto::ivshmem::intx_pin(ri.bdf)), jh::DOORBELL_IRQ);
                 // The generated text says the same.
-                let files = files(&s).unwrap();
+                let files = files(&s, false).unwrap();
                 let names: Vec<&str> = files.iter().map(|f| f.0).collect();
                 let mut want = vec!["tx.c", "rx.c"];
                 if n == 3 {
@@ -779,6 +911,53 @@ mod tests {
         let tx = cell_c(&s, &cells(&s).unwrap()[0]);
         assert!(tx.contains(".type = JAILHOUSE_CON_TYPE_PL011,") && tx.contains("/* uart0 */ {\n\t\t\t.phys_start = 0x9000000,"), "{tx}");
         assert!(root_cell_c(&sys(&ZCU104, "notif")).unwrap_err().to_string().contains("merge root-cell-regions.c"));
+    }
+
+    #[test]
+    fn coloured_cells_take_the_forks_format_and_disjoint_physical_spans() {
+        for p in [&ZCU104, &ZCU102] {
+            for config in ["notif+col", "notif+interf+col"] {
+                let s = sys(p, config);
+                let c = cells_for(&s, true).unwrap_or_else(|e| panic!("{e:#}"));
+                let (tx, rx) = (&c[0], &c[1]);
+                assert_eq!((tx.colour_ranges(), rx.colour_ranges()), (vec![(0, 8)], vec![(0, 8)]));
+                let coloured = |c: &Cell, what: &str| c.mems.iter().find(|m| m.what == what).unwrap().flags.contains(&COL_FLAG);
+                for cell in [tx, rx] {
+                    assert!(coloured(cell, "RAM") && coloured(cell, "ivshmem read/write section") && coloured(cell, "ivshmem state table"));
+                }
+                // 64 MiB on 8 of 16 colours spans 128 MiB (and a colour period): the slots hold it.
+                let ram = tx.mems.iter().find(|m| m.what == "RAM").unwrap();
+                assert_eq!(tx.span(ram, 16), (128 << 20) + 16 * PAGE);
+                assert!(tx.span(ram, 16) <= COL_SLOT + 16 * PAGE);
+                let text = cell_c(&s, tx);
+                assert!(!text.contains(".architecture"), "the fork's revision 13 has no architecture field:\n{text}");
+                assert!(text.contains("\tstruct jailhouse_cache cache_regions[1];\n\tstruct jailhouse_irqchip irqchips[1];"), "{text}");
+                assert!(text.contains(".num_cache_regions = ARRAY_SIZE(config.cache_regions),"), "{text}");
+                assert!(text.contains("/* colours 0-7 */ {\n\t\t\t.start = 0,\n\t\t\t.size = 8,"), "{text}");
+                assert!(text.contains("| JAILHOUSE_MEM_LOADABLE | JAILHOUSE_MEM_COLORED,"), "{text}");
+                assert!(text.contains("colouring fork of Jailhouse"), "{text}");
+                if c.len() == 3 {
+                    let interf = &c[2];
+                    assert_eq!(interf.colour_ranges(), vec![(8, 8)]);
+                    // The status page is one page for tx and the interferer: never coloured.
+                    assert!(!coloured(tx, "interferer status page") && !coloured(interf, "interferer status page"));
+                }
+                let root = root_regions(&s);
+                assert!(root.contains(&format!(".phys_start = {:#x},", COL_POOL.base)), "{root}");
+                assert!(reserved_memory(&s).contains("reg = <0x0 0x40000000 0x0 0x40000000>;"));
+            }
+            // The fork's format for the uncoloured cells too, without colours.
+            let s = sys(p, "notif");
+            let c = cells_for(&s, true).unwrap();
+            assert!(c.iter().all(|c| c.fork && c.colours.is_none() && c.colour_ranges().is_empty()));
+            assert!(!cell_c(&s, &c[0]).contains(".architecture") && !cell_c(&s, &c[0]).contains("cache_regions"));
+        }
+        let e = cells_for(&sys(&ZCU104, "notif+interf+col+hypcol"), true).unwrap_err().to_string();
+        assert!(e.contains("colours the cells, not Jailhouse itself"), "{e}");
+        let e = cells_for(&sys(&QEMU_VIRT, "notif+col"), true).unwrap_err().to_string();
+        assert!(e.contains("ZCU104 and ZCU102"), "{e}");
+        let e = cells(&sys(&ZCU104, "notif+col")).unwrap_err().to_string();
+        assert!(e.contains("pass --jailhouse-colouring"), "{e}");
     }
 
     #[test]

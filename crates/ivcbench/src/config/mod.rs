@@ -400,6 +400,9 @@ pub struct Options {
     pub images: bool,
     /// The user says their Xen build has cache colouring (Debian's has not).
     pub xen_colouring: bool,
+    /// The user's Jailhouse is the colouring fork (ESRGv3/jailhouse-shedlight): its cell format,
+    /// and `+col` cells.
+    pub jailhouse_colouring: bool,
     pub force: bool,
 }
 
@@ -419,7 +422,7 @@ pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration
     let files: Vec<(&str, String)> = match hyp {
         Hypervisor::Bao => vec![("config.c", bao::config_c(&sys)?)],
         Hypervisor::Xen => xen::files(&sys, opts.xen_colouring)?,
-        Hypervisor::Jailhouse => jailhouse::files(&sys)?,
+        Hypervisor::Jailhouse => jailhouse::files(&sys, opts.jailhouse_colouring)?,
         Hypervisor::Sel4 => sel4::files(&sys)?,
         Hypervisor::Baremetal => unreachable!("handled above"),
     };
