@@ -6,6 +6,7 @@
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod keep;
 pub mod lava;
 pub mod matrix;
 pub mod names;
