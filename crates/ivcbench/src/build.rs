@@ -58,7 +58,10 @@ pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathB
     }
     let variant = format!("{hyp}-{platform}");
     let target_dir = root.join("target/guests").join(&variant);
-    eprintln!("ivcbench: building guest image {variant}");
+    let elf = target_dir.join("aarch64-unknown-none/release/ivc-guest");
+    // Cargo rebuilds only what changed; say "building" only when it did.
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let before = modified(&elf);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--release", "--quiet", "-p", "ivc-guest", "--no-default-features", "--features"])
@@ -81,7 +84,9 @@ pub fn build_image(root: &Path, hyp: Hypervisor, platform: &str) -> Result<PathB
             "building the {variant} guest failed (is the target installed? `rustup target add aarch64-unknown-none`, or run scripts/setup.sh)"
         );
     }
-    let elf = target_dir.join("aarch64-unknown-none/release/ivc-guest");
+    if modified(&elf) != before {
+        eprintln!("ivcbench: built guest image {variant}");
+    }
     let image = elf_to_image(&std::fs::read(&elf).with_context(|| format!("reading {}", elf.display()))?)
         .with_context(|| format!("converting {}", elf.display()))?;
     let out_dir = root.join("target/ivcbench/images");

@@ -208,7 +208,10 @@ pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
     };
     let path = config.capture_path(&o.out_root, hypervisor);
     if path.exists() && !o.force {
-        bail!("{} already exists: pass --force to overwrite it", path.display());
+        bail!("{} already exists: pass --force to import again (the old capture is kept as {}.1)", path.display(), path.display());
+    }
+    if o.force {
+        crate::keep::keep_old(&path)?;
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

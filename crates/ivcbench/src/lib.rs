@@ -7,6 +7,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod jailhouse;
+pub mod keep;
 pub mod lava;
 pub mod matrix;
 pub mod names;

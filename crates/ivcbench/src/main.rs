@@ -71,12 +71,28 @@ enum Command {
     },
     /// Run the demo on the QEMU testbed: baremetal and Xen, each with notif, notif+interf, transfer
     /// and transfer+interf (1000 notifications; 10 transfer samples of 16 MiB per mode and buffer
-    /// size), then print every summary and write the report to <OUT>/report.
-    Demo {
-        /// Where the captures go.
-        #[arg(long, default_value = "experiments/comm")]
-        out: PathBuf,
-    },
+    /// size), then print every summary and write the report to <OUT>/report. The demo writes to
+    /// its own directory and replaces only captures it made itself.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// The demo's own directory for its captures (not experiments/comm, where yours live).
+    #[arg(long, default_value = "experiments/demo")]
+    out: PathBuf,
+    /// Run only these hypervisors (repeat the flag) [default: baremetal and xen].
+    #[arg(long = "hypervisor", value_enum)]
+    hypervisors: Vec<Hypervisor>,
+    /// Run only these cells (repeat the flag) [default: notif, notif+interf, transfer, transfer+interf].
+    #[arg(long = "experiment", value_parser = parse_configuration)]
+    experiments: Vec<Configuration>,
+    /// Samples per run instead of the demo's (1000 notifications, 10 transfers per buffer size).
+    #[arg(long, value_parser = parse_samples, allow_hyphen_values = true)]
+    samples: Option<u32>,
+    /// Also replace captures the demo did not make, after keeping each as <capture>.N.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -229,6 +245,16 @@ fn parse_fault(s: &str) -> Result<(Fault, u32)> {
     Ok((fault, at))
 }
 
+/// A sample count: a whole number from 1 to 4294967295 (clap's own message for `-5` would not say
+/// so, and `--samples -5` would read as an unknown flag).
+fn parse_samples(s: &str) -> Result<u32> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => bail!("`{s}`: --samples must be at least 1"),
+        Ok(n) => Ok(n),
+        Err(_) => bail!("`{s}` is not a sample count: --samples takes a whole number from 1 to {}", u32::MAX),
+    }
+}
+
 /// `100MHz`, `62.5MHz`, `100000000`.
 fn parse_freq(s: &str) -> Result<u64> {
     let t = s.trim();
@@ -294,7 +320,7 @@ struct RunArgs {
     #[arg(long, default_value = "qemu-virt")]
     platform: String,
     /// Samples to record (notif: in all; transfer: per mode and buffer size) [default: notif 200, transfer 50].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_samples, allow_hyphen_values = true)]
     samples: Option<u32>,
     /// Samples run first and thrown away.
     #[arg(long, default_value_t = 10)]
@@ -584,7 +610,7 @@ fn real_main() -> Result<()> {
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
         }
-        Command::Demo { out } => demo(out)?,
+        Command::Demo(a) => demo(&a)?,
     }
     Ok(())
 }
@@ -707,13 +733,35 @@ fn run_command(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn demo(out: PathBuf) -> Result<()> {
+fn demo(a: &DemoArgs) -> Result<()> {
     let t = Instant::now();
-    let configs = [("notif", 1000u32), ("notif+interf", 1000), ("transfer", 10), ("transfer+interf", 10)];
+    let out = &a.out;
+    let hyps = if a.hypervisors.is_empty() { vec![Hypervisor::Baremetal, Hypervisor::Xen] } else { a.hypervisors.clone() };
+    let configs: Vec<Configuration> = if a.experiments.is_empty() {
+        ["notif", "notif+interf", "transfer", "transfer+interf"].iter().map(|c| Configuration::parse(c)).collect::<Result<_>>()?
+    } else {
+        a.experiments.clone()
+    };
+    eprintln!("ivcbench: demo: captures go to {} (the demo's own directory; it replaces only captures it made)", out.display());
     let mut outcomes = Vec::new();
-    for hyp in ["baremetal", "xen"] {
-        for (cfg, samples) in configs {
-            let args = RunArgs::parse_from_demo(hyp, cfg, samples, &out);
+    let mut kept = Vec::new();
+    for &hyp in &hyps {
+        for &cfg in &configs {
+            let path = cfg.capture_path(out, hyp);
+            let exists = path.exists() || run::meta_path(&path).exists();
+            if exists && ivcbench::keep::made_by(&path, "demo") {
+                ivcbench::keep::remove(&path)?;
+            } else if exists && !a.force {
+                eprintln!(
+                    "ivcbench: demo: {} was not made by the demo: left as it is and its cell not run (--force keeps it as {}.N and runs the cell)",
+                    path.display(),
+                    path.display()
+                );
+                kept.push(path);
+                continue;
+            }
+            let default = if cfg.experiment == ivc_proto::params::Experiment::Notif { 1000 } else { 10 };
+            let args = RunArgs::parse_from_demo(hyp.name(), &cfg.to_string(), a.samples.unwrap_or(default), out, exists);
             outcomes.push(run::run(&args.spec()?)?);
         }
     }
@@ -723,12 +771,15 @@ fn demo(out: PathBuf) -> Result<()> {
         println!();
     }
     let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false };
-    let cells = report::output::load(&out, &load)?;
+    let cells = report::output::load(out, &load)?;
     let report_dir = out.join("report");
     let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };
     let md = report::output::write(&cells, &opts)?;
     println!("{md}");
     print!("{}", report::status::matrix(&cells));
+    for p in &kept {
+        println!("demo: left {} untouched (not made by the demo)", p.display());
+    }
     println!(
         "demo: {} runs in {:.1} s wall; captures under {}, report in {} (open report.html)",
         outcomes.len(),
@@ -741,10 +792,14 @@ fn demo(out: PathBuf) -> Result<()> {
 
 impl RunArgs {
     /// The demo's settings: short runs that show every experiment in a few minutes here.
-    fn parse_from_demo(hyp: &str, cfg: &str, samples: u32, out: &std::path::Path) -> RunArgs {
+    /// `force`: a capture the demo did not make is there, and the user said --force (run keeps it).
+    fn parse_from_demo(hyp: &str, cfg: &str, samples: u32, out: &std::path::Path, force: bool) -> RunArgs {
         let samples = samples.to_string();
         let out = out.to_string_lossy().into_owned();
-        let mut argv = vec!["run", "--hypervisor", hyp, "--experiment", cfg, "--samples", &samples, "--out", &out, "--force"];
+        let mut argv = vec!["run", "--hypervisor", hyp, "--experiment", cfg, "--samples", &samples, "--out", &out];
+        if force {
+            argv.push("--force");
+        }
         if cfg.starts_with("transfer") {
             argv.extend(["--warmups", "2"]);
         }

@@ -56,7 +56,7 @@ pub struct Outcome {
 pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let path = spec.config.capture_path(&spec.out_root, spec.hypervisor);
     if path.exists() && !spec.force {
-        bail!("{} already exists: pass --force to overwrite it", path.display());
+        bail!("{} already exists: pass --force to run again (the old capture is kept as {}.1)", path.display(), path.display());
     }
     check_supported(spec)?;
     let machine = qemu::machine(spec.platform.name)?.1;
@@ -66,6 +66,9 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let mut cmd = boot.cmd;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if spec.force {
+        crate::keep::keep_old(&path)?;
     }
     let mut file = OpenOptions::new()
         .write(true)

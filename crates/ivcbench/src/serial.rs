@@ -119,7 +119,7 @@ pub fn run(spec: &RunSpec, ports: &Ports) -> Result<Outcome> {
     let rx_path = run::rx_console_path(&path);
     for p in std::iter::once(&path).chain(ports.rx.as_ref().map(|_| &rx_path)) {
         if p.exists() && !spec.force {
-            bail!("{} already exists: pass --force to overwrite it", p.display());
+            bail!("{} already exists: pass --force to run again (the old files are kept as <capture>.1)", p.display());
         }
     }
     let mut tx = open(&ports.tx, ports.baud)?;
@@ -129,6 +129,9 @@ pub fn run(spec: &RunSpec, ports: &Ports) -> Result<Outcome> {
         None => None,
     };
     let reading = tx.try_clone_native().with_context(|| format!("{}: a second handle for reading", ports.tx))?;
+    if spec.force {
+        crate::keep::keep_old(&path)?;
+    }
     let mut file = create(&path, spec.force)?;
     let rx_copy = match rx {
         Some(port) => Some(RxCopy::start(port, create(&rx_path, spec.force)?, rx_path.display().to_string())),

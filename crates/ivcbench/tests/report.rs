@@ -237,3 +237,134 @@ fn a_restarted_guest_keeps_the_complete_run() {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(r[header.iter().position(|h| *h == "damaged").unwrap()], "false");
 }
+
+/// The project's guests' real captures (QEMU runs kept as the fuzzer's seeds), saved the way
+/// minicom saves a board's console: the log opened mid-line, boot output before, the prompt again
+/// after the tables, CR LF. Strict reading gives the statistics of the clean file, and no damage.
+#[test]
+fn minicom_captures_read_as_the_clean_files() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/decode");
+    let (clean, real) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let files = [
+        ("baremetal-notif", "notif/baremetal"),
+        ("xen-notif-interf", "notif/xen+interf"),
+        ("baremetal-transfer-interf", "transfer/baremetal+interf"),
+    ];
+    for (seed, rel) in files {
+        let bytes = std::fs::read_to_string(corpus.join(seed)).unwrap();
+        write(clean.path(), rel, &bytes);
+        let body = bytes.replace("\r\n", "\n").replace('\n', "\r\n");
+        let minicom = format!(
+            "t: CPU1: found redistributor 1\r\nNOTICE:  BL31: v2.6(release)\r\nU-Boot 2020.01 (Jan 01 2020)\r\nDRAM:  2 GiB\r\n\
+             7667720 bytes read in 514 ms (14.2 MiB/s)\r\n{body}Press 's' to start\r\n"
+        );
+        write(real.path(), rel, &minicom);
+    }
+    // The artifact's tables too, the same way.
+    let legacy = legacy_notif().replace('\n', "\r\n");
+    write(clean.path(), "notif/bao", &legacy);
+    write(real.path(), "notif/bao", &format!("ress 's' to start...\r\nboot: 2 CPUs\r\n{legacy}Press 's' to start...\r\n"));
+    let report = |dir: &Path| {
+        let out = dir.join("out");
+        let o = ivcbench(&["report", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "csv,json"]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success() && !err.contains("damaged"), "{err}");
+        let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+        // Everything but the source path.
+        let rows: Vec<String> = csv.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect();
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        (rows, json)
+    };
+    let ((clean_rows, _), (real_rows, json)) = (report(clean.path()), report(real.path()));
+    assert_eq!(clean_rows, real_rows);
+    assert_eq!(real_rows.len(), 10, "{real_rows:?}");
+    // The console text is noted (count, first line), not counted as damage.
+    let caps = json["captures"].as_array().unwrap();
+    let bao = caps.iter().find(|c| c["source"].as_str().unwrap().ends_with("notif/bao")).unwrap();
+    assert_eq!((bao["console_text_lines"].as_u64(), bao["console_text_first_line"].as_u64()), (Some(4), Some(1)));
+    let bm = caps.iter().find(|c| c["source"].as_str().unwrap().ends_with("notif/baremetal")).unwrap();
+    assert_eq!((bm["console_text_lines"].as_u64(), bm["console_text_first_line"].as_u64()), (Some(7), Some(1)));
+    // Real damage still is: a row of the artifact's table cut before the prompt.
+    write(real.path(), "notif/bao", &format!("boot\r\n{}Press 's' to start...\r\n", &legacy[..legacy.len() - 6]));
+    let o = ivcbench(&["report", real.path().to_str().unwrap(), "--out", real.path().join("out").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("notif/bao:") && err.contains("is not a non-negative integer"), "{err}");
+}
+
+/// Garbage and binary files: an error naming the file, with the offending bytes escaped.
+#[test]
+fn binary_files_are_refused_with_their_bytes_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("notif/xen");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, b"\x7fELF\x02\x01\x01\x00\x00\x00\x1b[2J\xff\xfe garbage").unwrap();
+    let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", d.path().join("out").to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = &o.stderr;
+    let text = String::from_utf8(err.clone()).expect("the message is text");
+    assert!(text.contains("notif/xen:") && text.contains(r"\x7fELF\x02\x01\x01\x00\x00\x00\x1b[2J\xff\xfe"), "{text}");
+    assert!(!err.iter().any(|&b| b == 0 || b == 0x1b || b >= 0x80), "no raw control or high bytes");
+}
+
+/// Every provenance case: the metadata of a QEMU run (emulated), of a serial target run and of an
+/// imported LAVA job (hardware), none (unknown), metadata that says neither (unknown), and the
+/// artifact's tables (unknown, or hardware with --origin hardware).
+#[test]
+fn provenance_comes_from_metadata_or_the_user_only() {
+    let d = tempfile::tempdir().unwrap();
+    let metas = [
+        (
+            "bao",
+            Some(
+                r#"{"target":"qemu","emulated":true,"testbed":"emulated on virt (QEMU icount shift=4: instruction-paced virtual time, not hardware latency)"}"#,
+            ),
+        ),
+        ("xen", Some(r#"{"target":"serial /dev/ttyUSB1","emulated":false,"testbed":"hardware"}"#)),
+        ("jailhouse", Some(r#"{"target":"lava job 1234","emulated":false,"testbed":"hardware"}"#)),
+        ("sel4", None),
+        ("baremetal", Some(r#"{"tool":"ivcbench 0.1.0"}"#)),
+    ];
+    let capture = ivcbench_notif().replace("(XEN) DOM1: ", "");
+    for (hyp, meta) in metas {
+        // The header says xen+interf: the file name is what places the cell.
+        write(d.path(), &format!("notif/{hyp}"), &capture);
+        if let Some(m) = meta {
+            write(d.path(), &format!("notif/{hyp}.meta.json"), m);
+        }
+    }
+    write(d.path(), "transfer/bao", &legacy_transfer());
+    let csv_of = |extra: &[&str]| {
+        let out = d.path().join("out");
+        let mut args = vec!["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = ivcbench(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (std::fs::read_to_string(out.join("report.csv")).unwrap(), std::fs::read_to_string(out.join("report.html")).unwrap())
+    };
+    let (csv, html) = csv_of(&[]);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "provenance").unwrap();
+    let prov = |exp: &str, hyp: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{exp},{hyp},")))
+            .unwrap_or_else(|| panic!("{exp} {hyp}"))
+            .split(',')
+            .nth(col)
+            .unwrap()
+            .to_string()
+    };
+    for (hyp, want) in [("bao", "emulated"), ("xen", "hardware"), ("jailhouse", "hardware"), ("sel4", "unknown"), ("baremetal", "unknown")]
+    {
+        assert_eq!(prov("notif", hyp), want, "{hyp}");
+    }
+    assert_eq!(prov("transfer", "bao"), "unknown");
+    assert!(html.contains("This page holds 6 capture(s); captures: 1 emulated, 2 hardware, 3 unknown"), "{html}");
+    assert!(html.contains("serial target run on /dev/ttyUSB1") && html.contains("imported LAVA lava job 1234"));
+    let (csv, _) = csv_of(&["--origin", "hardware"]);
+    let line = csv.lines().find(|l| l.starts_with("transfer,bao,")).unwrap();
+    assert!(line.contains(",hardware,") && line.contains("--origin hardware"), "{line}");
+    // `summary` says the same as the report.
+    let o = ivcbench(&["summary", d.path().join("notif/sel4").to_str().unwrap(), d.path().join("notif/xen").to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("unknown (nothing records what it was measured on)") && out.contains("hardware (serial target run"), "{out}");
+}

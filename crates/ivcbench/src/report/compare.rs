@@ -544,6 +544,21 @@ mod tests {
     }
 
     #[test]
+    fn mann_whitney_agrees_with_scipy() {
+        // scipy.stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic",
+        // use_continuity=True) on these (ties included): U = 18.0, p = 0.009822508347239642.
+        let mut a = [5.0, 7.0, 7.0, 9.0, 12.0, 3.0, 8.0, 8.0, 10.0, 6.0];
+        let mut b = [9.0, 11.0, 7.0, 13.0, 12.0, 15.0, 10.0, 9.0, 14.0, 8.0, 16.0];
+        a.sort_by(f64::total_cmp);
+        b.sort_by(f64::total_cmp);
+        let (u, p) = mann_whitney(&a, &b);
+        assert_eq!(u, 18.0);
+        assert!((p - 0.009_822_508_347_239_642).abs() < 1e-8, "{p}");
+        let (u, p) = mann_whitney(&a, &a);
+        assert_eq!((u, p), (50.0, 1.0));
+    }
+
+    #[test]
     fn beta_sampler_has_the_right_mean() {
         let mut r = Rng(7);
         let n = 20_000;
