@@ -132,21 +132,22 @@ pub fn patch_params(image: &mut [u8], p: &Params) -> Result<()> {
 }
 
 /// Rewrites every parameter block in `image` (a hypervisor image holding several VM images) with
-/// `params(role)` of the role each block already has; returns those roles in image order.
-pub fn patch_roles(image: &mut [u8], mut params: impl FnMut(params::Role) -> Result<Params>) -> Result<Vec<params::Role>> {
+/// `params(role)` of the role each block already has; returns the blocks as they were, in image
+/// order (the role and the cell each image was made for).
+pub fn patch_roles(image: &mut [u8], mut params: impl FnMut(params::Role) -> Result<Params>) -> Result<Vec<Params>> {
     let hits: Vec<usize> = image.windows(params::MAGIC.len()).enumerate().filter(|(_, w)| *w == params::MAGIC).map(|(i, _)| i).collect();
     if hits.is_empty() {
         bail!("no ivcbench parameter block inside (were the VM images made by ivcbench config?)");
     }
-    let mut roles = Vec::new();
+    let mut found = Vec::new();
     for at in hits {
         let block: [u8; params::SIZE] =
             image.get(at..at + params::SIZE).and_then(|b| b.try_into().ok()).context("a parameter block is cut off")?;
         let old = Params::decode(&block).map_err(|e| anyhow::anyhow!("a parameter block at byte {at}: {e}"))?;
         image[at..at + params::SIZE].copy_from_slice(&params(old.role)?.encode());
-        roles.push(old.role);
+        found.push(old);
     }
-    Ok(roles)
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -173,7 +174,7 @@ mod tests {
             img[at..at + params::SIZE].copy_from_slice(&Params { role, ..Params::DEFAULT }.encode());
         }
         let roles = patch_roles(&mut img, |role| Ok(Params { role, samples: 7, ..Params::DEFAULT })).unwrap();
-        assert_eq!(roles, [Role::Rx, Role::Tx]);
+        assert_eq!(roles.iter().map(|p| p.role).collect::<Vec<_>>(), [Role::Rx, Role::Tx]);
         for (at, role) in [(100, Role::Rx), (2000, Role::Tx)] {
             let p = Params::decode(&img[at..at + params::SIZE].try_into().unwrap()).unwrap();
             assert_eq!((p.role, p.samples), (role, 7));

@@ -1,8 +1,9 @@
 //! ivcbench host side, laid out as the workflow goes: [`build`] the guest images; [`names`] and
 //! the generated hypervisor [`config`]urations of each cell; [`run`] them on a target, the QEMU
-//! [`testbed`] ([`qemu`], [`xen`], [`jailhouse`]) or a board's [`serial`] console, cell by cell through the
+//! [`testbed`] ([`qemu`], [`xen`], [`bao`], [`jailhouse`]) or a board's [`serial`] console, cell by cell through the
 //! [`matrix`] or on a [`lava`] farm, capturing the console; and [`report`] on the captures.
 
+pub mod bao;
 pub mod build;
 pub mod cli;
 pub mod config;

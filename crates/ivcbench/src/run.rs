@@ -62,6 +62,8 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let machine = qemu::machine(spec.platform.name)?.1;
     let qemu_version = qemu::check(spec.clock)?;
     let root = build::project_root();
+    // Patched images and generated files go with the run, whether it ends well or not.
+    let _work = WorkDir(run_dir(spec, &root));
     let boot = testbed::boot(spec, &root, &path)?;
     let mut cmd = boot.cmd;
     if let Some(dir) = path.parent() {
@@ -95,11 +97,18 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     }
     console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
 
-    let _ = std::fs::remove_dir_all(run_dir(spec, &root));
-
     let bytes = std::fs::read(&path)?;
     let capture = checked(&path, capture::decode_lenient(&bytes))?;
     Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(machine), wall: meta.wall })
+}
+
+/// A run's work directory (target/ivcbench/run/<cell>.<pid>), removed when the run ends.
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What the metadata of a run that has not finished says, until it does.
@@ -437,7 +446,11 @@ pub(crate) fn watch_console(
                 bail!(
                     "nothing at all came out within {} s: the machine did not boot as far as a console{}",
                     limit.as_secs(),
-                    if spec.hypervisor == Hypervisor::Bao { " (a bao.bin on QEMU: see docs/bao.md on PSCI and the MPIDR)" } else { "" }
+                    match (spec.hypervisor, spec.config.suffix.hypcol) {
+                        (Hypervisor::Bao, false) => " (a bao.bin on QEMU: see docs/bao.md on PSCI and the MPIDR)",
+                        (Hypervisor::Bao, true) => " (a bao.bin on QEMU: see docs/bao.md on PSCI and the MPIDR, and on +hypcol)",
+                        _ => "",
+                    }
                 );
             }
             bail!(

@@ -131,23 +131,16 @@ fn boot_bao(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> {
         bail!("bao runs from a bao.bin you build: pass --bao PATH (docs/bao.md: `ivcbench config --hypervisor bao --platform qemu-virt`, then Bao's make)")
     };
     let mut image = std::fs::read(bao).with_context(|| format!("reading the Bao image {}", bao.display()))?;
-    let roles = build::patch_roles(&mut image, |role| {
+    let found = build::patch_roles(&mut image, |role| {
         let mut p = cell_params(spec, role)?;
         // A VM cannot turn the machine off; ivcbench stops QEMU at tx's end record.
         p.flags &= !flag::POWER_OFF;
         Ok(p)
     })
     .with_context(|| format!("{}: patching the VM images inside it", bao.display()))?;
-    let has = |r: Role| roles.contains(&r);
-    if !has(Role::Tx) || !has(Role::Rx) || has(Role::Interf) != spec.config.suffix.interf {
-        bail!(
-            "{} holds VMs {:?}, but {} needs tx, rx{}: build it from `ivcbench config --experiment {}`",
-            bao.display(),
-            roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
-            spec.config,
-            if spec.config.suffix.interf { " and interf" } else { " and no interf" },
-            spec.config
-        );
+    crate::bao::check_cell(bao, &found, spec.config)?;
+    if spec.config.suffix.hypcol {
+        eprintln!("ivcbench: warning: {}", crate::bao::hypcol_warning(crate::bao::version(&image).as_deref()));
     }
     let dir = run_dir(spec, root);
     std::fs::create_dir_all(&dir)?;

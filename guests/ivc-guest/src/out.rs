@@ -133,8 +133,10 @@ impl Histograms {
         self.n += 1;
     }
 
-    /// Column `c`'s summary in nanoseconds: min, median (its bucket's midpoint, within 1.6%), mean,
-    /// max (each rounded down); `None` without samples.
+    /// Column `c`'s summary in nanoseconds: min, a bound on the median, mean, max (each rounded
+    /// down); `None` without samples. The samples are not kept, so the median is known only to its
+    /// histogram bucket: the bound is the bucket's largest value (or the max, if smaller), never
+    /// below the exact (nearest-rank) median and at most 1/64 above it.
     pub fn summary(&self, c: usize) -> Option<[u64; 4]> {
         if self.n == 0 {
             return None;
@@ -146,7 +148,7 @@ impl Histograms {
             seen += k as u64;
             if seen >= half {
                 let (low, width) = bounds(i);
-                median = (low + width / 2).clamp(self.min[c], self.max[c]);
+                median = (low + width - 1).min(self.max[c]);
                 break;
             }
         }
