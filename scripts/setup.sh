@@ -69,4 +69,23 @@ if [ ! -x "$BUSYBOX_DIR/bin/busybox" ]; then
   (cd "$BUSYBOX_DIR/deb" && apt-get download -q busybox-static:arm64)
   dpkg-deb -x "$BUSYBOX_DIR"/deb/busybox-static_*_arm64.deb "$BUSYBOX_DIR"
 fi
+# LAVA (docs/lava.md): lava-common's schema checks every job ivcbench writes; lava-dispatcher's
+# lava-run boots the qemu job in tests/lava.rs (it needs libguestfs, hence qemu-system-x86 from
+# backports to match QEMU 10). Its device-type templates ship in lava-server's package, which
+# is unpacked (not installed) under .cache/lava.
+if ! command -v lava-run >/dev/null || ! /usr/bin/python3 -c 'import lava_common.schemas' 2>/dev/null; then
+  apt_update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    lava-common lava-dispatcher qemu-system-x86/bookworm-backports
+fi
+LAVA_DIR=.cache/lava
+if [ ! -f "$LAVA_DIR/device-types/qemu.jinja2" ]; then
+  apt_update
+  rm -rf "$LAVA_DIR/deb" && mkdir -p "$LAVA_DIR/deb"
+  (cd "$LAVA_DIR/deb" && apt-get download -q lava-server)
+  dpkg-deb -x "$LAVA_DIR"/deb/lava-server_*.deb "$LAVA_DIR/deb/x"
+  rm -rf "$LAVA_DIR/device-types"
+  cp -r "$LAVA_DIR/deb/x/usr/share/lava-server/device-types" "$LAVA_DIR/device-types"
+  rm -rf "$LAVA_DIR/deb"
+fi
 echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64)"

@@ -1,13 +1,17 @@
 //! Board farms through LAVA: job definitions for matrix cells, and job logs back into captures.
 //!
-//! A job deploys a cell's boot image, boots it with U-Boot up to the guest's start prompt, sends
-//! `s` (an `interactive` test, as a person would), then a `monitors` test records one LAVA result
-//! per `ivcbench-result:` line that tx prints before its end record. The job's log keeps every
-//! console line, so `import-lava` rebuilds the seed's capture file from it and farm runs go into
-//! the same reports as the others. docs/lava.md walks through it.
+//! A job deploys a cell's boot image, boots it up to the guest's start prompt (U-Boot on a board,
+//! LAVA's `qemu` device type on `qemu-virt`), sends `s` (an `interactive` test, as a person
+//! would), then a `monitors` test records one LAVA result per `ivcbench-result:` line that tx
+//! prints before its end record. The job's log keeps every console line, so `import-lava` rebuilds
+//! the seed's capture file from it and farm runs go into the same reports as the others; [`farm`]
+//! submits the jobs to a LAVA server and collects them. docs/lava.md walks through it.
+
+pub mod farm;
 
 use crate::names::{Configuration, Hypervisor};
-use crate::run;
+use crate::qemu::{self, Clock};
+use crate::{run, testbed};
 use anyhow::{anyhow, bail, Context, Result};
 use ivc_proto::capture::{self, Capture, PROMPT, RESULT_PREFIX};
 use std::fmt::Write;
@@ -29,6 +33,17 @@ pub fn monitor_pattern() -> String {
     )
 }
 
+/// How a job boots the cell.
+#[derive(Clone, Debug)]
+pub enum JobBoot {
+    /// A board: U-Boot commands that load and enter the boot image (LAVA substitutes
+    /// `{KERNEL_ADDR}`, `{KERNEL}`, `{SERVER_IP}`, ...; ivcbench `{hypervisor}` and `{experiment}`).
+    UBoot(Vec<String>),
+    /// LAVA's `qemu` device type, on the machine of the QEMU testbed (`virt`, as `ivcbench run`
+    /// boots the baremetal image), paced by `-icount shift=N`.
+    Qemu { icount_shift: u8 },
+}
+
 /// How the jobs deploy and boot a cell: lab-specific, so all of it can be set.
 #[derive(Clone, Debug)]
 pub struct JobOptions {
@@ -38,9 +53,7 @@ pub struct JobOptions {
     pub platform: String,
     /// Where the boot image is served; `{hypervisor}`, `{experiment}` (the cell) are replaced.
     pub kernel_url: String,
-    /// U-Boot commands that load and enter the boot image (LAVA substitutes `{KERNEL_ADDR}`,
-    /// `{KERNEL}`, `{SERVER_IP}`, ...; ivcbench `{hypervisor}` and `{experiment}`).
-    pub boot_commands: Vec<String>,
+    pub boot: JobBoot,
     /// Job timeout in minutes (a million notifications at 10 ms take almost three hours).
     pub timeout_minutes: u32,
     /// `visibility:` of the jobs.
@@ -56,6 +69,17 @@ pub fn default_boot_commands() -> Vec<String> {
 /// A YAML single-quoted scalar: no escapes but `''`, so patterns keep their backslashes.
 fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Why a cell has no LAVA job on `platform`, if it has none.
+pub fn refusal(h: Hypervisor, c: Configuration, boot: &JobBoot) -> Option<String> {
+    match boot {
+        // One image on `-kernel`: Xen's testbed needs a device tree edited per run, Bao a second UART.
+        JobBoot::Qemu { .. } if h != Hypervisor::Baremetal => {
+            Some(format!("LAVA's qemu jobs boot the baremetal image only, not {h} (its QEMU machine is ivcbench's own: `ivcbench run`)"))
+        }
+        _ => crate::matrix::board_refusal(h, c),
+    }
 }
 
 fn fill(s: &str, h: Hypervisor, c: Configuration) -> String {
@@ -85,20 +109,54 @@ pub fn job(h: Hypervisor, c: Configuration, o: &JobOptions) -> String {
     let _ = writeln!(y, "  job: {{minutes: {}}}", o.timeout_minutes);
     let _ = writeln!(y, "  action: {{minutes: {}}}", o.timeout_minutes);
     let _ = writeln!(y, "  connection: {{minutes: 5}}");
+    if let JobBoot::Qemu { icount_shift } = o.boot {
+        // The device type's template reads these (LAVA's job context): the testbed's machine.
+        let _ = writeln!(y, "context:");
+        let _ = writeln!(y, "  arch: arm64");
+        let _ = writeln!(y, "  machine: {}", q(qemu::VIRT_MACHINE));
+        let _ = writeln!(y, "  cpu: {}", q(qemu::VIRT_CPU));
+        let _ = writeln!(y, "  memory: {}", qemu::VIRT_MEMORY_MIB);
+        let _ = writeln!(y, "  extra_options:");
+        let _ = writeln!(y, "  - '-smp {}'", testbed::baremetal_cores(c.suffix.interf));
+        let _ = writeln!(y, "  - {}", q(&qemu::clock_options(Clock::Icount(icount_shift)).join(" ")));
+        let _ = writeln!(y, "  - '-no-reboot'");
+    }
     let _ = writeln!(y, "actions:");
     let _ = writeln!(y, "- deploy:");
-    let _ = writeln!(y, "    to: tftp");
     let _ = writeln!(y, "    timeout: {{minutes: 10}}");
-    let _ = writeln!(y, "    kernel:");
-    let _ = writeln!(y, "      url: {}", q(&fill(&o.kernel_url, h, c)));
-    let _ = writeln!(y, "      type: image");
-    let _ = writeln!(y, "- boot:");
-    let _ = writeln!(y, "    method: u-boot");
-    let _ = writeln!(y, "    timeout: {{minutes: 10}}");
-    let _ = writeln!(y, "    commands:");
-    for cmd in &o.boot_commands {
-        let _ = writeln!(y, "    - {}", q(&fill(cmd, h, c)));
+    match &o.boot {
+        JobBoot::UBoot(_) => {
+            let _ = writeln!(y, "    to: tftp");
+            let _ = writeln!(y, "    kernel:");
+            let _ = writeln!(y, "      url: {}", q(&fill(&o.kernel_url, h, c)));
+            let _ = writeln!(y, "      type: image");
+        }
+        JobBoot::Qemu { .. } => {
+            let _ = writeln!(y, "    to: tmpfs");
+            let _ = writeln!(y, "    images:");
+            let _ = writeln!(y, "      kernel:");
+            let _ = writeln!(y, "        image_arg: '-kernel {{kernel}}'");
+            let _ = writeln!(y, "        url: {}", q(&fill(&o.kernel_url, h, c)));
+        }
     }
+    let _ = writeln!(y, "- boot:");
+    let _ = writeln!(y, "    timeout: {{minutes: 10}}");
+    match &o.boot {
+        JobBoot::UBoot(commands) => {
+            let _ = writeln!(y, "    method: u-boot");
+            let _ = writeln!(y, "    commands:");
+            for cmd in commands {
+                let _ = writeln!(y, "    - {}", q(&fill(cmd, h, c)));
+            }
+        }
+        JobBoot::Qemu { .. } => {
+            let _ = writeln!(y, "    method: qemu");
+            let _ = writeln!(y, "    media: tmpfs");
+        }
+    }
+    let _ = writeln!(y, "    # No Linux boots: without this LAVA waits for `Linux version` before the prompt.");
+    let _ = writeln!(y, "    parameters:");
+    let _ = writeln!(y, "      kernel-start-message: ''");
     let _ = writeln!(y, "    # The guest waits for its start key; LAVA's boot ends at that prompt.");
     let _ = writeln!(y, "    prompts:");
     let _ = writeln!(y, "    - {}", q(PROMPT));
@@ -146,22 +204,55 @@ struct LogEntry {
     msg: serde_yaml_ng::Value,
 }
 
+/// The job log's entries: LAVA's `output.yaml` (a YAML list, as the server keeps it) or what
+/// `lava-run` prints (one `{dt, lvl, msg}` mapping a line).
+fn log_entries(log: &[u8]) -> Result<Vec<LogEntry>> {
+    let list = serde_yaml_ng::from_slice::<Vec<LogEntry>>(log);
+    let lines = || -> Option<Vec<LogEntry>> {
+        let text = std::str::from_utf8(log).ok()?;
+        let lines = text.lines().filter(|l| !l.trim().is_empty());
+        lines.map(|l| serde_yaml_ng::from_str::<LogEntry>(l.strip_prefix("- ").unwrap_or(l)).ok()).collect()
+    };
+    match list {
+        Ok(entries) => Ok(entries),
+        Err(e) => lines()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| anyhow!("not a LAVA job log (a YAML list of {{dt, lvl, msg}} entries, or lava-run's one entry a line): {e}")),
+    }
+}
+
+fn text(msg: &serde_yaml_ng::Value) -> Option<String> {
+    match msg {
+        serde_yaml_ng::Value::String(s) => Some(s.clone()),
+        // A line that YAML reads as a number or a boolean is still console text.
+        serde_yaml_ng::Value::Number(n) => Some(n.to_string()),
+        serde_yaml_ng::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// The board's console from a LAVA job log: the `target` lines, in order, each ended with CR LF
-/// as the console sent it (LAVA logs lines without their ends).
+/// as the console sent it (LAVA logs lines without their ends). What the dispatcher typed comes
+/// back as a `target` line of its own when its terminal echoes it (its `s`, and the `poweroff`
+/// it sends at the end, seen on LAVA's qemu devices): a target line right after an `input` entry
+/// that repeats it is that echo, not the board's output, and is left out.
 pub fn console_from_log(log: &[u8]) -> Result<Vec<u8>> {
-    let entries: Vec<LogEntry> =
-        serde_yaml_ng::from_slice(log).map_err(|e| anyhow!("not a LAVA job log (a YAML list of {{dt, lvl, msg}} entries): {e}"))?;
     let mut out = Vec::new();
-    for e in entries.iter().filter(|e| e.lvl == "target") {
-        let line = match &e.msg {
-            serde_yaml_ng::Value::String(s) => s.clone(),
-            // A line that YAML reads as a number or a boolean is still console text.
-            serde_yaml_ng::Value::Number(n) => n.to_string(),
-            serde_yaml_ng::Value::Bool(b) => b.to_string(),
-            _ => continue,
-        };
-        out.extend_from_slice(line.trim_end_matches(['\r', '\n']).as_bytes());
-        out.extend_from_slice(b"\r\n");
+    let mut typed: Option<String> = None;
+    for e in log_entries(log)? {
+        let Some(line) = text(&e.msg) else { continue };
+        match e.lvl.as_str() {
+            "input" => typed = Some(line.trim_end_matches(['\r', '\n']).to_string()),
+            "target" => {
+                let line = line.trim_end_matches(['\r', '\n']);
+                if typed.take().is_some_and(|t| t == line) {
+                    continue;
+                }
+                out.extend_from_slice(line.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            _ => {}
+        }
     }
     Ok(out)
 }
@@ -181,12 +272,59 @@ pub struct ImportOptions {
 pub struct Imported {
     pub path: PathBuf,
     pub capture: Capture,
+    /// What it was measured on, as its metadata says.
+    pub testbed: String,
+}
+
+/// What a LAVA-made capture was measured on, for its metadata (the report reads `testbed`:
+/// `emulated ...` or `hardware`).
+pub struct Provenance {
+    pub emulated: bool,
+    pub testbed: String,
+    /// The `lava` object of the metadata: server, job id, device, device type, hardware.
+    pub lava: serde_json::Value,
+}
+
+impl Provenance {
+    /// A job of a LAVA server: a `qemu` device (or a qemu-virt cell) is emulated; a board is hardware.
+    pub fn lava(server: &str, job: u64, device: &str, device_type: &str, platform: &str) -> Provenance {
+        let emulated = device_type == "qemu" || platform == "qemu-virt";
+        Provenance {
+            emulated,
+            testbed: testbed(emulated, &format!("LAVA device {device}")),
+            lava: serde_json::json!({
+                "server": server, "job_id": job, "device": device, "device_type": device_type, "hardware": !emulated,
+            }),
+        }
+    }
+
+    /// A job log imported by hand: what ran it is known only from the capture's own platform.
+    fn log(job: &str, platform: Option<&str>) -> Provenance {
+        let emulated = platform == Some("qemu-virt");
+        Provenance {
+            emulated,
+            testbed: testbed(emulated, &format!("LAVA job {job}")),
+            lava: serde_json::json!({ "job_id": job, "device": null, "device_type": null, "hardware": !emulated }),
+        }
+    }
+}
+
+fn testbed(emulated: bool, on: &str) -> String {
+    match emulated {
+        true => format!("emulated on QEMU virt ({on}: a LAVA qemu device, instruction-paced virtual time, not hardware latency)"),
+        false => crate::serial::TESTBED.to_string(),
+    }
 }
 
 /// Turns a LAVA job log into the seed's capture file (with its metadata) and decodes it.
 pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
     let bytes = std::fs::read(log).with_context(|| format!("reading the LAVA job log {}", log.display()))?;
-    let console = console_from_log(&bytes).with_context(|| log.display().to_string())?;
+    import_console(log, &bytes, o, None)
+}
+
+/// [`import`] of a log already read; `provenance` when the job's server and device are known.
+pub(crate) fn import_console(log: &Path, bytes: &[u8], o: &ImportOptions, provenance: impl Into<Option<Provenance>>) -> Result<Imported> {
+    let console = console_from_log(bytes).with_context(|| log.display().to_string())?;
     if console.is_empty() {
         bail!("{}: the job log has no target (console) lines", log.display());
     }
@@ -219,6 +357,7 @@ pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
     std::fs::write(&path, &console).with_context(|| format!("writing {}", path.display()))?;
     let checked = run::checked(&path, decoded);
     let job = o.job.clone().unwrap_or_else(|| log.file_stem().unwrap_or_default().to_string_lossy().into_owned());
+    let prov = provenance.into().unwrap_or_else(|| Provenance::log(&job, header.as_ref().map(|h| h.platform.as_str())));
     let meta = serde_json::json!({
         "tool": format!("ivcbench {}", env!("CARGO_PKG_VERSION")),
         "command": std::env::args().collect::<Vec<_>>(),
@@ -226,8 +365,9 @@ pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
         "configuration": config.to_string(),
         "platform": header.as_ref().map(|h| h.platform.clone()),
         "target": format!("lava job {job}"),
-        "emulated": false,
-        "testbed": crate::serial::TESTBED,
+        "emulated": prov.emulated,
+        "testbed": &prov.testbed,
+        "lava": prov.lava,
         "lava_log": log.display().to_string(),
         "complete": checked.is_ok(),
         "error": checked.as_ref().err().map(|e| format!("{e:#}")),
@@ -235,7 +375,7 @@ pub fn import(log: &Path, o: &ImportOptions) -> Result<Imported> {
     std::fs::write(run::meta_path(&path), serde_json::to_string_pretty(&meta)? + "\n")
         .with_context(|| format!("writing the metadata beside {}", path.display()))?;
     let capture = checked.with_context(|| format!("LAVA job {job}: the console is kept in {}", path.display()))?;
-    Ok(Imported { path, capture })
+    Ok(Imported { path, capture, testbed: prov.testbed })
 }
 
 #[cfg(test)]
@@ -260,5 +400,20 @@ mod tests {
 "#;
         assert_eq!(console_from_log(log).unwrap(), b"U-Boot 2023.01\r\n42\r\n");
         assert!(console_from_log(b"not: [a list").is_err());
+    }
+
+    #[test]
+    fn the_dispatchers_echo_of_what_it_typed_is_not_console() {
+        // lava-run's own form (one entry a line, no list), with the echo seen on LAVA's qemu devices.
+        let log = br#"{"dt": "2026-11-26T03:25:33.1", "lvl": "target", "msg": "Press 's' to start"}
+{"dt": "2026-11-26T03:25:33.2", "lvl": "input", "msg": "s\n"}
+{"dt": "2026-11-26T03:25:33.3", "lvl": "target", "msg": "s"}
+{"dt": "2026-11-26T03:25:33.4", "lvl": "target", "msg": "s"}
+{"dt": "2026-11-26T03:25:35.0", "lvl": "input", "msg": "poweroff\n"}
+{"dt": "2026-11-26T03:25:35.1", "lvl": "debug", "msg": "x"}
+{"dt": "2026-11-26T03:25:35.2", "lvl": "target", "msg": "poweroff"}
+"#;
+        // Only the line right after what was typed is its echo: the board's own `s` stays.
+        assert_eq!(console_from_log(log).unwrap(), b"Press 's' to start\r\ns\r\n");
     }
 }

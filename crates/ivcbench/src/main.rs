@@ -42,7 +42,8 @@ enum Command {
     /// board's serial console, capture its console to experiments/comm/... and print a summary.
     Run(Box<RunArgs>),
     /// Write LAVA job definitions (YAML) for matrix cells: deploy, boot, start the guest, and a
-    /// `monitors` test whose pattern matches the guests' `ivcbench-result:` lines.
+    /// `monitors` test whose pattern matches the guests' `ivcbench-result:` lines; `lava submit`
+    /// sends them to a LAVA server, `lava collect` brings their logs back as captures.
     Lava(LavaArgs),
     /// Turn a LAVA job's log (YAML) into the seed's capture file, so that farm results go into
     /// the same reports.
@@ -122,29 +123,38 @@ struct ConfigArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct LavaArgs {
+    #[command(subcommand)]
+    farm: Option<LavaFarm>,
     /// Hypervisors to write jobs for (repeat the flag).
-    #[arg(long = "hypervisor", value_enum, required = true)]
+    #[arg(long = "hypervisor", value_enum)]
     hypervisors: Vec<Hypervisor>,
     /// The cell (e.g. notif+interf); with --matrix, the experiment alone (every configuration).
     #[arg(long = "experiment", value_parser = parse_configuration)]
-    config: Configuration,
+    config: Option<Configuration>,
     /// Write a job for every configuration of the experiment (those a board can give).
     #[arg(long)]
     matrix: bool,
+    /// A board (zcu104, zcu102: U-Boot boots the image), or qemu-virt (LAVA's `qemu` device
+    /// type boots the baremetal image on the QEMU testbed's machine).
     #[arg(long, default_value = "zcu104")]
     platform: String,
-    /// LAVA device type [default: the platform's name].
+    /// LAVA device type [default: `qemu` on qemu-virt, else the platform's name].
     #[arg(long)]
     device_type: Option<String>,
     /// Where each cell's boot image is served; {hypervisor} and {experiment} (the cell) are
-    /// replaced, e.g. https://files.example/ivcbench/{hypervisor}/{experiment}/boot.bin.
+    /// replaced, e.g. https://files.example/ivcbench/{hypervisor}/{experiment}/boot.bin
+    /// (qemu-virt: the image of `ivcbench config --platform qemu-virt`, http:// or file://).
     #[arg(long)]
-    kernel_url: String,
+    kernel_url: Option<String>,
     /// A U-Boot command of the boot action (repeat the flag, in order) [default: `tftp
     /// {KERNEL_ADDR} {KERNEL}`, `go {KERNEL_ADDR}`].
     #[arg(long = "boot-command")]
     boot_commands: Vec<String>,
+    /// qemu-virt: icount shift of the job's QEMU (as `ivcbench run --icount-shift`).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=10))]
+    icount_shift: u8,
     /// Job and test timeout.
     #[arg(long, default_value = "30min", value_parser = parse_duration)]
     timeout: Duration,
@@ -153,6 +163,63 @@ struct LavaArgs {
     /// Directory for the jobs: <OUT>/<experiment>/<hypervisor><suffix>.yaml.
     #[arg(long, default_value = "lava-jobs")]
     out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum LavaFarm {
+    /// Submit job definitions to a LAVA server (REST API) and record their ids in
+    /// <JOBS>/submitted.json, for `lava collect`.
+    Submit(SubmitArgs),
+    /// Wait for the submitted jobs, fetch their logs and results, and write each finished job's
+    /// console as its cell's capture (with the job, device and hardware in <capture>.meta.json);
+    /// failed jobs are reported per cell and write nothing.
+    Collect(CollectArgs),
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// The LAVA server, e.g. https://lava.example.org [default: $LAVA_URL, else the `uri` of
+    /// the lavacli identity].
+    #[arg(long)]
+    url: Option<String>,
+    /// API token [default: $LAVA_TOKEN, else the lavacli identity's token].
+    #[arg(long)]
+    token: Option<String>,
+    /// The identity in lavacli's ~/.config/lavacli.yaml to take URL and token from.
+    #[arg(long, default_value = "default")]
+    identity: String,
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The jobs written by `ivcbench lava` (and where submitted.json goes).
+    #[arg(long, default_value = "lava-jobs")]
+    jobs: PathBuf,
+    /// Job files to submit [default: every job under <JOBS>].
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Where `lava submit` recorded the jobs (logs and results are kept under <JOBS>/logs).
+    #[arg(long, default_value = "lava-jobs")]
+    jobs: PathBuf,
+    /// Root of the captures.
+    #[arg(long, default_value = "experiments/comm")]
+    out: PathBuf,
+    /// Longest wait for the jobs to finish.
+    #[arg(long, default_value = "180min", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Time between two looks at the jobs' states.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    poll: Duration,
+    /// Overwrite existing captures.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -558,7 +625,7 @@ fn real_main() -> Result<()> {
             };
             let imported = ivcbench::lava::import(&a.log, &opts)?;
             let tx = imported.capture.run("tx").context("no tx run")?;
-            print!("{}", report::summary(tx, ivcbench::serial::TESTBED)?);
+            print!("{}", report::summary(tx, &imported.testbed)?);
             println!("  capture {} (from {})", imported.path.display(), a.log.display());
         }
         Command::Summary { captures } => {
@@ -637,43 +704,87 @@ fn compare_command(a: &CompareArgs) -> Result<()> {
     Ok(())
 }
 
-/// `lava`: a job definition per cell.
+fn server(a: &ServerArgs) -> Result<ivcbench::lava::farm::Server> {
+    ivcbench::lava::farm::Server::new(a.url.clone(), a.token.clone(), &a.identity)
+}
+
+/// `lava`: a job definition per cell; `lava submit`, `lava collect`.
 fn lava_command(a: &LavaArgs) -> Result<()> {
+    use ivcbench::lava::{self, farm, JobBoot};
+    match &a.farm {
+        Some(LavaFarm::Submit(s)) => {
+            let submitted = farm::submit(&server(&s.server)?, &s.jobs, &s.files)?;
+            for j in &submitted {
+                println!("{} {}/{} -> LAVA job {}", j.file, j.hypervisor, j.experiment, j.job_id);
+            }
+            return Ok(());
+        }
+        Some(LavaFarm::Collect(c)) => {
+            let opts =
+                farm::CollectOptions { jobs: c.jobs.clone(), out_root: c.out.clone(), timeout: c.timeout, poll: c.poll, force: c.force };
+            let outcomes = farm::collect(&server(&c.server)?, &opts)?;
+            print!("{}", farm::table(&outcomes));
+            let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+            if failed > 0 {
+                bail!("{failed} of {} job(s) gave no capture (see the table; `ivcbench status` shows their cells missing)", outcomes.len());
+            }
+            return Ok(());
+        }
+        None => {}
+    }
     if platform::by_name(&a.platform).is_none() {
         bail!("unknown platform `{}` (known: {})", a.platform, platform::ALL.map(|p| p.name).join(", "));
     }
+    let Some(config) = a.config else { bail!("give --experiment (the cell, or with --matrix the experiment)") };
+    let Some(kernel_url) = a.kernel_url.clone() else { bail!("give --kernel-url (where the farm fetches each cell's boot image)") };
+    if a.hypervisors.is_empty() {
+        bail!("give --hypervisor (repeat it for several)");
+    }
     let configs = if a.matrix {
-        if a.config.suffix != ivcbench::names::Suffix::default() {
-            bail!("--matrix writes every configuration of an experiment: give `--experiment {}`", a.config.experiment.name());
+        if config.suffix != ivcbench::names::Suffix::default() {
+            bail!("--matrix writes every configuration of an experiment: give `--experiment {}`", config.experiment.name());
         }
-        report::status::configurations(a.config.experiment)
+        report::status::configurations(config.experiment)
             .into_iter()
-            .map(|suffix| Configuration { experiment: a.config.experiment, suffix })
+            .map(|suffix| Configuration { experiment: config.experiment, suffix })
             .collect()
     } else {
-        vec![a.config]
+        vec![config]
     };
-    let opts = ivcbench::lava::JobOptions {
-        device_type: a.device_type.clone().unwrap_or_else(|| a.platform.clone()),
+    let qemu = a.platform == "qemu-virt";
+    if qemu && !a.boot_commands.is_empty() {
+        bail!("--boot-command is for boards' U-Boot; LAVA's qemu device type boots the image itself");
+    }
+    let opts = lava::JobOptions {
+        device_type: a.device_type.clone().unwrap_or_else(|| if qemu { "qemu".into() } else { a.platform.clone() }),
         platform: a.platform.clone(),
-        kernel_url: a.kernel_url.clone(),
-        boot_commands: if a.boot_commands.is_empty() { ivcbench::lava::default_boot_commands() } else { a.boot_commands.clone() },
+        kernel_url,
+        boot: match (qemu, a.boot_commands.is_empty()) {
+            (true, _) => JobBoot::Qemu { icount_shift: a.icount_shift },
+            (false, true) => JobBoot::UBoot(lava::default_boot_commands()),
+            (false, false) => JobBoot::UBoot(a.boot_commands.clone()),
+        },
         timeout_minutes: (a.timeout.as_secs().div_ceil(60)).max(1) as u32,
         visibility: a.visibility.clone(),
     };
+    let mut written = 0;
     for &h in &a.hypervisors {
         for &c in &configs {
-            if let Some(why) = ivcbench::matrix::board_refusal(h, c) {
+            if let Some(why) = lava::refusal(h, c, &opts.boot) {
                 eprintln!("ivcbench: skipped {h}/{c}: {why}");
                 continue;
             }
-            let path = ivcbench::lava::job_path(&a.out, h, c);
+            let path = lava::job_path(&a.out, h, c);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
-            std::fs::write(&path, ivcbench::lava::job(h, c, &opts)).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, lava::job(h, c, &opts)).with_context(|| format!("writing {}", path.display()))?;
             println!("{}", path.display());
+            written += 1;
         }
+    }
+    if written == 0 {
+        bail!("no job written: no cell asked for has a job on {}", a.platform);
     }
     Ok(())
 }

@@ -69,6 +69,11 @@ pub fn machine(platform: &str) -> Result<(&'static str, &'static str)> {
     })
 }
 
+/// The `virt` machine the baremetal image runs on (also what LAVA's qemu jobs ask for).
+pub const VIRT_MACHINE: &str = "virt,gic-version=3";
+pub const VIRT_CPU: &str = "cortex-a57";
+pub const VIRT_MEMORY_MIB: u32 = 1024;
+
 /// QEMU booting `image` directly (no hypervisor): the baremetal floor. On `virt` the image is
 /// entered at EL1. On the ZynqMP model it is entered at EL2 (`virtualization=on`) as U-Boot
 /// enters it on the boards, so PSCI goes through SMC to QEMU's firmware stand-in; the model's
@@ -78,7 +83,9 @@ pub fn machine(platform: &str) -> Result<(&'static str, &'static str)> {
 pub fn baremetal(platform: &str, image: &Path, cores: usize, clock: Clock, reboot: bool) -> Result<Command> {
     let mut c = Command::new(binary());
     match machine(platform)?.0 {
-        "virt" => c.args(["-machine", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "1024"]).args(["-smp", &cores.to_string()]),
+        "virt" => {
+            c.args(["-machine", VIRT_MACHINE, "-cpu", VIRT_CPU, "-m", &VIRT_MEMORY_MIB.to_string()]).args(["-smp", &cores.to_string()])
+        }
         m => c.args(["-machine", &format!("{m},virtualization=on"), "-m", "2048", "-audio", "none"]),
     };
     c.args(["-display", "none", "-monitor", "none", "-serial", "stdio"]);
@@ -94,8 +101,13 @@ pub fn baremetal(platform: &str, image: &Path, cores: usize, clock: Clock, reboo
 }
 
 fn clock_args(c: &mut Command, clock: Clock) {
+    c.args(clock_options(clock));
+}
+
+/// QEMU's options for `clock`.
+pub fn clock_options(clock: Clock) -> [String; 2] {
     match clock {
-        Clock::Icount(n) => c.args(["-icount", &format!("shift={n},sleep=off")]),
-        Clock::RealTime => c.args(["-accel", "tcg,thread=multi"]),
-    };
+        Clock::Icount(n) => ["-icount".into(), format!("shift={n},sleep=off")],
+        Clock::RealTime => ["-accel".into(), "tcg,thread=multi".into()],
+    }
 }

@@ -71,11 +71,20 @@ fn role_image(spec: &RunSpec, root: &Path, image: &[u8], role: Role) -> Result<P
     Ok(out)
 }
 
+/// The baremetal image runs tx, rx and (with interference) the interferer on cores 0, 1, 2.
+pub(crate) fn baremetal_cores(interf: bool) -> usize {
+    if interf {
+        3
+    } else {
+        2
+    }
+}
+
 fn boot_baremetal(spec: &RunSpec, root: &Path) -> Result<Boot> {
     let image_path = build::build_image(root, spec.hypervisor, spec.platform.name)?;
     let image = std::fs::read(&image_path).with_context(|| format!("reading {}", image_path.display()))?;
     let img = role_image(spec, root, &image, Role::All)?;
-    let cores = if spec.config.suffix.interf { 3 } else { 2 };
+    let cores = baremetal_cores(spec.config.suffix.interf);
     Ok(Boot {
         cmd: qemu::baremetal(spec.platform.name, &img, cores, spec.clock, spec.params.fault == Fault::ResetGuest)?,
         start: vec![START_KEY],

@@ -245,3 +245,174 @@ fn import_lava_round_trips_a_job_log_of_real_captures() {
     let o = ivcbench(&["import-lava", log.to_str().unwrap(), "--out", d.path().join("x").to_str().unwrap()]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no target (console) lines"));
 }
+
+/// Debian's python, with Debian's LAVA modules (scripts/setup.sh installs them).
+const PYTHON: &str = "/usr/bin/python3";
+
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs LAVA's own strict job schema (lava-common's `lava_common.schemas.validate`, as
+/// lava-server checks a submission) over `files`; the failures, one per line.
+fn lava_schema_failures(files: &[String]) -> String {
+    let script = r#"
+import sys, yaml
+from lava_common.schemas import validate
+for f in sys.argv[1:]:
+    try:
+        validate(yaml.safe_load(open(f)), strict=True)
+    except Exception as e:
+        print(f"{f}: {e}")
+"#;
+    let o = std::process::Command::new(PYTHON)
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{PYTHON}: {e} (scripts/setup.sh installs Debian's python3 and lava-common)"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "LAVA's schema did not run (scripts/setup.sh installs lava-common): {stderr}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn every_job_ivcbench_writes_passes_lavas_own_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let all = ["baremetal", "bao", "xen", "jailhouse", "sel4"];
+    let mut files = Vec::new();
+    for platform in ["zcu104", "zcu102", "qemu-virt"] {
+        for exp in ["notif", "transfer"] {
+            let out = d.path().join(platform);
+            let mut args = vec!["lava", "--matrix", "--experiment", exp, "--platform", platform, "--out", out.to_str().unwrap()];
+            args.extend(["--kernel-url", "https://lab.example/ivcbench/{hypervisor}/{experiment}/boot.bin"]);
+            for h in all {
+                args.extend(["--hypervisor", h]);
+            }
+            let o = ivcbench(&args);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            files.extend(String::from_utf8(o.stdout).unwrap().lines().map(String::from));
+        }
+    }
+    // Every hypervisor on the boards: 3 + 5 x 4 notif cells and 5 x 2 transfer cells; qemu-virt: baremetal's 2 + 2.
+    assert_eq!(files.len(), 2 * (22 + 10) + 4, "{files:?}");
+    // One cell without --matrix, with a lab's own U-Boot commands (docs/lava.md's Xen example).
+    let out = d.path().join("one");
+    let o = ivcbench(&[
+        "lava",
+        "--experiment",
+        "notif+interf",
+        "--hypervisor",
+        "xen",
+        "--platform",
+        "zcu104",
+        "--out",
+        out.to_str().unwrap(),
+        "--kernel-url",
+        "https://lab.example/{hypervisor}/{experiment}/boot.scr",
+        "--boot-command",
+        "setenv serverip {SERVER_IP}",
+        "--boot-command",
+        "tftp 0x20000000 {KERNEL}",
+        "--boot-command",
+        "source 0x20000000",
+        "--timeout",
+        "180min",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    files.extend(String::from_utf8(o.stdout).unwrap().lines().map(String::from));
+    let failures = lava_schema_failures(&files);
+    assert!(failures.is_empty(), "LAVA rejects these jobs:\n{failures}");
+
+    // The check can fail: a job without its deploy target is refused, naming the file.
+    let broken = d.path().join("broken.yaml");
+    std::fs::write(&broken, std::fs::read_to_string(&files[0]).unwrap().replace("    to: tftp\n", "")).unwrap();
+    let failures = lava_schema_failures(&[broken.display().to_string()]);
+    assert!(failures.contains("broken.yaml"), "{failures}");
+}
+
+/// The LAVA results a job log holds for the monitor test `definition`.
+fn log_results(log: &str, definition: &str) -> Vec<LavaResult> {
+    log.lines()
+        .filter_map(|l| serde_yaml_ng::from_str::<Value>(l).ok())
+        .filter(|e| e["lvl"] == "results" && e["msg"]["definition"] == definition)
+        .map(|e| LavaResult {
+            case: s(&e, &["msg", "case"]).to_string(),
+            measurement: s(&e, &["msg", "measurement"]).parse().unwrap(),
+            units: s(&e, &["msg", "units"]).to_string(),
+            result: s(&e, &["msg", "result"]).to_string(),
+        })
+        .collect()
+}
+
+/// Debian's lava-dispatcher runs ivcbench's qemu job on a local `qemu` device (its device
+/// dictionary rendered from lava-server's own `qemu.jinja2`, with the job's context, as the
+/// server renders it): the image is fetched from a file:// URL, booted, started by the
+/// interactive test; the monitor's results agree with the decode of the console; and
+/// `import-lava` of the dispatcher's log gives, byte for byte, the capture `ivcbench run` writes
+/// for the same cell (QEMU in icount mode prints the same console both times).
+#[test]
+fn a_real_lava_dispatcher_runs_the_qemu_job_and_its_log_imports_to_the_run_capture() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |x: &str| d.path().join(x).to_str().unwrap().to_string();
+    let o = ivcbench(&["config", "--hypervisor", "baremetal", "--platform", "qemu-virt", "--experiment", "notif", "--out", &p("cell")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let url = format!("file://{}", p("cell/images/baremetal.bin"));
+    let o = ivcbench(&[
+        "lava",
+        "--platform",
+        "qemu-virt",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "notif",
+        "--kernel-url",
+        &url,
+        "--out",
+        &p("jobs"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let job = p("jobs/notif/baremetal.yaml");
+
+    let templates = root().join(".cache/lava/device-types");
+    assert!(
+        templates.join("qemu.jinja2").is_file(),
+        "{}: run scripts/setup.sh (it unpacks lava-server's device types)",
+        templates.display()
+    );
+    let render = r#"
+import sys, yaml, jinja2
+templates, job, out = sys.argv[1:]
+context = yaml.safe_load(open(job)).get("context") or {}
+env = jinja2.Environment(loader=jinja2.FileSystemLoader([templates]), trim_blocks=True, autoescape=False)
+open(out, "w").write(env.from_string("{% extends 'qemu.jinja2' %}\n").render(**context))
+"#;
+    let o = std::process::Command::new(PYTHON).args(["-c", render]).arg(&templates).arg(&job).arg(p("device.yaml")).output().unwrap();
+    assert!(o.status.success(), "rendering the device dictionary: {}", String::from_utf8_lossy(&o.stderr));
+
+    let o = std::process::Command::new("lava-run")
+        .args(["--job-id", &format!("ivcbench-{}", std::process::id()), "--output-dir", &p("out"), "--device", &p("device.yaml"), &job])
+        .output()
+        .expect("lava-run (Debian's lava-dispatcher; scripts/setup.sh installs it)");
+    // lava-run logs to its stderr, one `{dt, lvl, msg}` entry a line.
+    let log = String::from_utf8_lossy(&o.stderr).into_owned();
+    std::fs::write(p("job.log"), &log).unwrap();
+    assert!(o.status.success() && log.contains("Job finished correctly"), "lava-run failed ({}):\n{log}", o.status);
+
+    let o = ivcbench(&["import-lava", &p("job.log"), "--job", "1", "--out", &p("imported")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("emulated on QEMU virt"), "{}", String::from_utf8_lossy(&o.stdout));
+    let imported = std::fs::read(p("imported/notif/baremetal")).unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(p("imported/notif/baremetal.meta.json")).unwrap()).unwrap();
+    assert_eq!((meta["emulated"].as_bool(), meta["lava"]["hardware"].as_bool()), (Some(true), Some(false)));
+
+    // LAVA's own results, from the dispatcher's log, against the host's decode of that console.
+    let results = log_results(&log, "ivcbench_baremetal_notif");
+    assert_eq!(results.len(), 9, "{results:?}");
+    check_notif(&results, decode(&imported).unwrap().run("tx").unwrap(), true);
+
+    // `ivcbench run` of the same cell (its defaults are the image's) writes the same bytes.
+    common::run_ok("baremetal", &d.path().join("run"), &["--experiment", "notif"]);
+    let ran = std::fs::read(d.path().join("run/notif/baremetal")).unwrap();
+    assert!(imported == ran, "imported:\n{}\nran:\n{}", String::from_utf8_lossy(&imported), String::from_utf8_lossy(&ran));
+}
