@@ -9,6 +9,7 @@ pub mod config;
 pub mod lava;
 pub mod matrix;
 pub mod names;
+pub mod pathlen;
 pub mod qemu;
 pub mod report;
 pub mod run;
