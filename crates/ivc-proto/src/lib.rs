@@ -6,7 +6,8 @@
 //! - [`vm`]: what a VM sees of a board under each hypervisor, and the doorbell numbers;
 //! - [`ivshmem`]: Jailhouse's ivshmem device: configuration-space walk, BARs, registers;
 //! - [`capture`]: the capture format that guests print and the host decodes;
-//! - [`histogram`]: the log-linear buckets of histogram mode.
+//! - [`histogram`]: the log-linear buckets of histogram mode;
+//! - [`pathlen`]: path-length markers and the path-length plugin's file.
 //!
 //! `no_std`; the decoder needs the `alloc` feature. See docs/capture-format.md for the format.
 #![no_std]
@@ -22,5 +23,6 @@ pub mod histogram;
 pub mod ivshmem;
 pub mod layout;
 pub mod params;
+pub mod pathlen;
 pub mod platform;
 pub mod vm;

@@ -12,6 +12,7 @@ pub mod keep;
 pub mod lava;
 pub mod matrix;
 pub mod names;
+pub mod pathlen;
 pub mod qemu;
 pub mod report;
 pub mod run;

@@ -457,6 +457,11 @@ struct RunArgs {
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
+    /// QEMU testbed: count the instructions of every notification per vCPU and exception level
+    /// with the path-length TCG plugin (crates/ivc-pathlen), into <capture>.pathlen; printed in
+    /// the summary.
+    #[arg(long)]
+    pathlen: bool,
     /// Run QEMU in host real time instead of deterministic icount mode (timings become host noise).
     #[arg(long)]
     realtime: bool,
@@ -559,6 +564,7 @@ impl RunArgs {
                 cells: self.jailhouse_cells.clone(),
                 busybox: self.busybox.clone(),
             },
+            pathlen: self.pathlen,
         })
     }
 }
@@ -568,6 +574,12 @@ fn print_outcome(o: &run::Outcome) -> Result<()> {
     print!("{}", report::summary(tx, &o.testbed)?);
     if let Some(line) = report::interference(&o.capture) {
         println!("{line}");
+    }
+    if let Some(line) = ivcbench::pathlen::counter_read_line(tx) {
+        println!("{line}");
+    }
+    if let Some(t) = ivcbench::pathlen::summary(&o.capture_path, tx)? {
+        print!("{t}");
     }
     println!("  capture {} ({:.1} s wall)", o.capture_path.display(), o.wall.as_secs_f64());
     Ok(())
@@ -791,6 +803,9 @@ fn lava_command(a: &LavaArgs) -> Result<()> {
 
 /// `run`: one cell, or the matrix, on QEMU or a board's serial console.
 fn run_command(args: &RunArgs) -> Result<()> {
+    if args.pathlen && args.target == Target::Serial {
+        bail!("--pathlen counts with a QEMU plugin: it is for --target qemu");
+    }
     let ports = match (args.target, &args.port) {
         (Target::Serial, Some(port)) => {
             Some(ivcbench::serial::Ports { tx: port.clone(), rx: args.rx_port.clone(), baud: args.baud, power_cmd: args.power_cmd.clone() })

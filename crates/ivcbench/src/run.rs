@@ -42,6 +42,8 @@ pub struct RunSpec {
     pub bao: Option<PathBuf>,
     /// What the user built for `--hypervisor jailhouse` (Jailhouse is not shipped either).
     pub jailhouse: crate::jailhouse::Paths,
+    /// Count path lengths with the TCG plugin into `<capture>.pathlen` (crate::pathlen).
+    pub pathlen: bool,
 }
 
 /// A finished, decoded run.
@@ -66,6 +68,12 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     let _work = WorkDir(run_dir(spec, &root));
     let boot = testbed::boot(spec, &root, &path)?;
     let mut cmd = boot.cmd;
+    if spec.pathlen {
+        if spec.clock == Clock::RealTime {
+            bail!("--pathlen needs icount mode (one thread runs every vCPU, so a marker reads all their counters at one moment): drop --realtime");
+        }
+        cmd.args(crate::pathlen::qemu_args(&crate::pathlen::plugin(&root)?, &crate::pathlen::sidecar(&path))?);
+    }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -79,6 +87,10 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
         .create_new(!spec.force)
         .open(&path)
         .with_context(|| format!("creating {}", path.display()))?;
+    // A replaced capture's path lengths belong to the old run.
+    if !spec.pathlen {
+        let _ = std::fs::remove_file(crate::pathlen::sidecar(&path));
+    }
 
     let started = SystemTime::now();
     let t0 = Instant::now();

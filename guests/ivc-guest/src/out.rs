@@ -30,8 +30,21 @@ pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
     s.header(&[("cols", &cols), ("common_counter", &common), ("cpus", &Active::placement())]);
     s.header(&[("rx_dirty_l1", &(p.has(flag::RX_DIRTY_L1) as u8)), ("rx_inv_icache", &(p.has(flag::RX_INV_ICACHE) as u8))]);
     s.header(&[("mode", &if p.has(flag::HISTOGRAM) { "histogram" } else { "raw" })]);
+    s.header(&[("counter_read_ticks", &counter_read_ticks())]);
     s.header_done();
     s
+}
+
+/// What one read of the measurement counter costs, in its own ticks: the least difference of 16
+/// back-to-back reads (each sample's figures include about one such read).
+fn counter_read_ticks() -> u64 {
+    (0..16)
+        .map(|_| {
+            let a = counter::now();
+            counter::now().wrapping_sub(a)
+        })
+        .min()
+        .unwrap_or(0)
 }
 
 /// One result as a single line that a board farm can match (LAVA's `monitors` action, see

@@ -93,11 +93,12 @@ global_asm!(
     ".balign 128", "IVC_FATAL 3",
     // Current EL with SP_ELx: where the guest runs.
     ".balign 128", "IVC_FATAL 4",
+    // The IRQ path is longer than a vector's 32 instructions: it branches out of the table, so
+    // that the vectors after it stay at their architectural offsets.
     ".balign 128",
-    "    IVC_SAVE",
-    "    bl     {irq}",
-    "    IVC_RESTORE",
-    "    eret",
+    // The path-length plugin's IRQ-entry marker (crate::probe), a NOP everywhere else.
+    "    hint   #{irq_mark}",
+    "    b      ivc_rt_irq_path",
     ".balign 128", "IVC_FATAL 6",
     ".balign 128", "IVC_FATAL 7",
     // Lower EL: there is none.
@@ -109,7 +110,13 @@ global_asm!(
     ".balign 128", "IVC_FATAL 13",
     ".balign 128", "IVC_FATAL 14",
     ".balign 128", "IVC_FATAL 15",
+    "ivc_rt_irq_path:",
+    "    IVC_SAVE",
+    "    bl     {irq}",
+    "    IVC_RESTORE",
+    "    eret",
     irq = sym crate::irq::rt_irq,
+    irq_mark = const ivc_proto::pathlen::Mark::IrqEntry as u8,
     fatal = sym fatal,
 );
 

@@ -25,6 +25,7 @@ pub mod gic;
 pub mod irq;
 pub mod mmu;
 pub mod pmu;
+pub mod probe;
 pub mod psci;
 pub mod semihosting;
 pub mod timer;

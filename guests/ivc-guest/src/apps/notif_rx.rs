@@ -7,7 +7,7 @@ use core::sync::atomic::{
 };
 use ivc_proto::layout::{ControlBlock, RX_READY};
 use ivc_proto::params::{flag, Fault, Params};
-use ivc_rt::{cache, counter, cpu};
+use ivc_rt::{cache, counter, cpu, probe};
 
 static CTL: AtomicPtr<ControlBlock> = AtomicPtr::new(core::ptr::null_mut());
 static INV_ICACHE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -36,6 +36,7 @@ fn on_doorbell(_intid: u32) {
         }
         ctl.rx.handler_ts.store(entry, Relaxed);
         ctl.rx.ack.store(seq, Release);
+        probe::rx_ack();
     }
 }
 

@@ -5,12 +5,13 @@ use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use ivc_proto::layout::{RESET_MARK, RESET_MARK_OFFSET, RX_READY};
 use ivc_proto::params::{flag, Fault, Params};
-use ivc_rt::{counter, cpu, timer};
+use ivc_rt::{counter, cpu, probe, timer};
 
 pub fn run(p: &Params) {
     let ctl = control(Active::setup_tx());
     wait_ready(ctl, p);
     let mut s = out::stream("tx", p, "rtt,oneway");
+    calibrate();
     let timeout = out::ticks(p.timeout_ns);
     let mut gap = out::Gap::new(p);
     // Counted in every mode: the summary lines for farms come from it; histogram mode prints it.
@@ -23,7 +24,9 @@ pub fn run(p: &Params) {
         let seq = i + 1;
         ctl.tx.seq.store(seq, Release);
         let t0 = counter::now();
+        probe::begin();
         Active::ring();
+        probe::tx_end();
         let mut acked = true;
         while ctl.rx.ack.load(Acquire) != seq {
             if counter::now().wrapping_sub(t0) > timeout {
@@ -61,6 +64,16 @@ pub fn run(p: &Params) {
     out::interf_status(&mut s, p);
     let sent = p.warmups as u64 + p.samples as u64;
     s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
+}
+
+/// The instrument's own cost, for the path-length plugin (ivc_proto::pathlen::CALIBRATIONS): an
+/// empty window (the probe), then one read of the measurement counter.
+fn calibrate() {
+    probe::cal_begin();
+    probe::cal_end();
+    probe::cal_begin();
+    core::hint::black_box(counter::now());
+    probe::cal_end();
 }
 
 /// The result lines for farms: round trip (and one-way, where tx and rx read one counter) min,

@@ -1,0 +1,147 @@
+//! Path lengths on the emulated testbed (`run --pathlen`): the real guests on real QEMU with the
+//! real path-length plugin (built from crates/ivc-pathlen by ivcbench), baremetal and Xen.
+
+mod common;
+
+use common::{run_ok, tx};
+use ivc_proto::pathlen::{Mark, PathLengths};
+use ivcbench::pathlen::{load, sidecar, table};
+use std::path::Path;
+
+fn pathlen(out: &Path, hyp: &str, cell: &str, samples: &str) -> (PathLengths, String) {
+    let c = run_ok(hyp, out, &["--experiment", cell, "--samples", samples, "--gap", "200us", "--pathlen"]);
+    let warm = tx(&c).header.warmups as usize;
+    let (e, suffix) = cell.split_at(cell.find('+').unwrap_or(cell.len()));
+    let p = load(&sidecar(&out.join(e).join(format!("{hyp}{suffix}")))).unwrap();
+    assert_eq!(p.samples.len(), warm + samples.parse::<usize>().unwrap(), "one window per doorbell, warm-ups included");
+    let text = ivcbench::pathlen::format_table(&table(&p, warm));
+    (p, text)
+}
+
+/// Each side's vCPU and counts of the recorded samples (after the 10 warm-ups).
+fn windows(p: &PathLengths) -> Vec<String> {
+    p.samples.iter().skip(10).map(|s| format!("{:?} {:?}", s.tx, s.rx)).collect()
+}
+
+#[test]
+fn baremetal_path_lengths_repeat_and_ignore_the_interferer() {
+    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (first, text) = pathlen(a.path(), "baremetal", "notif", "40");
+    let (second, _) = pathlen(b.path(), "baremetal", "notif", "40");
+    let (interf, _) = pathlen(c.path(), "baremetal", "notif+interf", "40");
+    // One build, icount: the same count for every window, run after run, and the interferer on
+    // core 2 changes nothing on cores 0 and 1 (no hypervisor does work for it).
+    assert_eq!(first, second);
+    assert_eq!(windows(&first), windows(&interf));
+    let t = table(&first, 10);
+    for side in &t.el {
+        assert_eq!(side[0].as_ref().unwrap().off_median, 0, "{text}");
+        assert_eq!(side[1].as_ref().unwrap().median, 0, "no EL2 without a hypervisor: {text}");
+    }
+    assert_eq!((t.tx_cpus.as_slice(), t.rx_cpus.as_slice()), (&[0][..], &[1][..]));
+    // The instrument: an empty window is its closing marker alone.
+    assert_eq!(t.calibrations[0], ("probe".to_string(), 0, 1));
+    assert!(t.calibrations[1].2 > 1, "{:?}", t.calibrations);
+    // The hand count of the SGI doorbell from the image (below) is what the plugin measured.
+    let tx_el1 = t.el[0][0].as_ref().unwrap().median;
+    assert_eq!(hand_count_sgi_doorbell(), tx_el1, "{text}");
+}
+
+/// The instructions from tx's Begin marker (excluded) to its TxEnd marker (included) along the
+/// path that writes ICC_SGI1R_EL1 (QEMU virt's GICv3), read from the baremetal image's code the
+/// way one counts by hand in `aarch64-linux-gnu-objdump -d` (docs/pathlen.md): every path
+/// through the conditional branches between the markers is followed; the window must be a leaf
+/// (no call, no return) for the count to be a plain walk.
+fn hand_count_sgi_doorbell() -> u64 {
+    use object::{Object, ObjectSection};
+    let elf = ivcbench::build::project_root().join("target/guests/baremetal-qemu-virt/aarch64-unknown-none/release/ivc-guest");
+    let bytes = std::fs::read(&elf).unwrap();
+    let obj = object::File::parse(&*bytes).unwrap();
+    let text = obj.section_by_name(".text").unwrap();
+    let (base, code) = (text.address(), text.data().unwrap());
+    let word = |a: u64| u32::from_le_bytes(code[(a - base) as usize..][..4].try_into().unwrap());
+    let begins: Vec<u64> = (0..code.len() as u64 / 4).map(|i| base + 4 * i).filter(|&a| word(a) == Mark::Begin.encoding()).collect();
+    assert_eq!(begins.len(), 1, "one doorbell window in tx");
+    // MSR ICC_SGI1R_EL1, Xt (S3_0_C12_C11_5).
+    let is_sgi1r = |w: u32| w & !0x1f == 0xd518_cba0;
+    let sext = |v: u32, bits: u32| ((v << (32 - bits)) as i32 >> (32 - bits)) as i64 * 4;
+    let mut found = Vec::new();
+    let mut todo = vec![(begins[0] + 4, 0u64, false)];
+    while let Some((mut pc, mut n, mut sgi)) = todo.pop() {
+        loop {
+            let w = word(pc);
+            n += 1;
+            sgi |= is_sgi1r(w);
+            assert!(n < 200, "no TxEnd within 200 instructions of Begin");
+            if w == Mark::TxEnd.encoding() {
+                found.push((n, sgi));
+                break;
+            }
+            let target = |off: i64| (pc as i64 + off) as u64;
+            if w & 0xfc00_0000 == 0x1400_0000 {
+                pc = target(sext(w & 0x3ff_ffff, 26)); // b
+                continue;
+            }
+            let cond = if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 {
+                Some(sext((w >> 5) & 0x7ffff, 19)) // b.cond, cbz/cbnz
+            } else if w & 0x7e00_0000 == 0x3600_0000 {
+                Some(sext((w >> 5) & 0x3fff, 14)) // tbz/tbnz
+            } else {
+                None
+            };
+            if let Some(off) = cond {
+                todo.push((target(off), n, sgi));
+            }
+            assert!(w & 0xfc00_0000 != 0x9400_0000 && w & 0xfffffc1f != 0xd65f_0000, "a call or return at {pc:#x}: not a leaf window");
+            pc += 4;
+        }
+    }
+    let sgi: Vec<u64> = found.iter().filter(|p| p.1).map(|p| p.0).collect();
+    assert_eq!(sgi.len(), 1, "one path writes ICC_SGI1R_EL1: {found:?}");
+    sgi[0]
+}
+
+#[test]
+fn xen_path_lengths_split_by_exception_level() {
+    let d = tempfile::tempdir().unwrap();
+    let (p, text) = pathlen(d.path(), "xen", "notif", "30");
+    let t = table(&p, 10);
+    // The guests' own instructions repeat exactly; Xen's (EL2) are there on both sides.
+    for side in 0..2 {
+        assert_eq!(t.el[side][0].as_ref().unwrap().off_median, 0, "{text}");
+        assert!(t.el[side][1].as_ref().unwrap().median > 100, "Xen's work at EL2: {text}");
+    }
+    assert_eq!(t.other, 0, "{text}");
+    assert_ne!(t.tx_cpus, t.rx_cpus, "{text}");
+}
+
+#[test]
+fn pathlen_is_refused_where_it_cannot_count() {
+    let d = tempfile::tempdir().unwrap();
+    let o = common::ivcbench(&[
+        "run",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "notif",
+        "--pathlen",
+        "--realtime",
+        "--out",
+        d.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--pathlen needs icount mode"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::ivcbench(&[
+        "run",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "notif",
+        "--pathlen",
+        "--target",
+        "serial",
+        "--port",
+        "/dev/null",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("it is for --target qemu"), "{}", String::from_utf8_lossy(&o.stderr));
+}
