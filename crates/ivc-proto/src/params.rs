@@ -10,16 +10,7 @@ pub const MAGIC: [u8; 8] = *b"IVCPRM\x00\x01";
 /// Size of the encoded block in bytes.
 pub const SIZE: usize = 128;
 /// Transfer buffer sizes, in the order of [`Params::buffers`]' bits.
-pub const BUFFER_SIZES: [u64; 8] = [
-    4 << 10,
-    32 << 10,
-    256 << 10,
-    512 << 10,
-    1 << 20,
-    2 << 20,
-    4 << 20,
-    16 << 20,
-];
+pub const BUFFER_SIZES: [u64; 8] = [4 << 10, 32 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -288,9 +279,17 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let p = Params { experiment: Experiment::Transfer, role: Role::Rx, samples: 7, fault: Fault::CorruptChunk, fault_at: 3, gap_jitter_ns: 7, ..Params::DEFAULT }
-            .with_config("+interf")
-            .unwrap();
+        let p = Params {
+            experiment: Experiment::Transfer,
+            role: Role::Rx,
+            samples: 7,
+            fault: Fault::CorruptChunk,
+            fault_at: 3,
+            gap_jitter_ns: 7,
+            ..Params::DEFAULT
+        }
+        .with_config("+interf")
+        .unwrap();
         let d = Params::decode(&p.encode()).unwrap();
         assert_eq!(d, p);
         assert_eq!(d.config_str(), "+interf");

@@ -38,7 +38,12 @@ fn main() -> std::io::Result<()> {
             ok &= if kind == "notif" { parse_notif(file).is_ok() } else { parse_transfer(file).is_ok() };
             s = s.min(t.elapsed().as_secs_f64());
         }
-        println!("{kind:<8} 1 file,  1 thread : {:>6.1} MB in {:>6.3} s = {:>6.0} MB/s (ok: {ok})", file.len() as f64 / 1e6, s, mb_s(file.len(), s));
+        println!(
+            "{kind:<8} 1 file,  1 thread : {:>6.1} MB in {:>6.3} s = {:>6.0} MB/s (ok: {ok})",
+            file.len() as f64 / 1e6,
+            s,
+            mb_s(file.len(), s)
+        );
     }
 
     // Everything, 2 threads taking the next file as they finish (as the report's loader does).

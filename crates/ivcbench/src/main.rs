@@ -25,6 +25,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant (one field per flag) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Build the guest images (one per hypervisor backend and platform) under target/ivcbench/images.
@@ -309,6 +311,10 @@ struct RunArgs {
     /// and images of `ivcbench config --hypervisor bao --platform qemu-virt` (see docs/bao.md).
     #[arg(long)]
     bao: Option<PathBuf>,
+    /// seL4 image for `--hypervisor sel4`: the capDL loader image of a seL4 build of the CAmkES
+    /// application `ivcbench config --hypervisor sel4 --platform qemu-virt` writes (see docs/sel4.md).
+    #[arg(long)]
+    sel4: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -406,6 +412,7 @@ impl RunArgs {
             progress: true,
             xen: self.xen.clone(),
             bao: self.bao.clone(),
+            sel4: self.sel4.clone(),
         })
     }
 }

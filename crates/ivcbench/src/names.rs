@@ -21,8 +21,7 @@ pub enum Hypervisor {
 }
 
 impl Hypervisor {
-    pub const ALL: [Hypervisor; 5] =
-        [Hypervisor::Baremetal, Hypervisor::Bao, Hypervisor::Xen, Hypervisor::Jailhouse, Hypervisor::Sel4];
+    pub const ALL: [Hypervisor; 5] = [Hypervisor::Baremetal, Hypervisor::Bao, Hypervisor::Xen, Hypervisor::Jailhouse, Hypervisor::Sel4];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -18,7 +18,10 @@ pub(crate) fn boot(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> 
         Hypervisor::Baremetal => boot_baremetal(spec, root),
         Hypervisor::Xen => boot_xen(spec, root),
         Hypervisor::Bao => boot_bao(spec, root, capture),
-        other => bail!("`--hypervisor {other}` cannot run on the qemu target (available: baremetal, xen, and bao with --bao)"),
+        Hypervisor::Sel4 => crate::sel4::boot(spec, root, capture),
+        other => {
+            bail!("`--hypervisor {other}` cannot run on the qemu target (available: baremetal, xen, bao with --bao, sel4 with --sel4)")
+        }
     }
 }
 
@@ -45,7 +48,7 @@ pub(crate) fn run_dir(spec: &RunSpec, root: &Path) -> PathBuf {
 }
 
 /// The run's parameters for `role` in this cell.
-fn cell_params(spec: &RunSpec, role: Role) -> Result<Params> {
+pub(crate) fn cell_params(spec: &RunSpec, role: Role) -> Result<Params> {
     let mut p = spec.params;
     p.experiment = spec.config.experiment;
     p.role = role;

@@ -48,7 +48,11 @@ const LOAD_ALIGN: u64 = 2 << 20;
 /// Path of Xen from Debian's package, unpacked by scripts/setup.sh.
 pub fn find_xen(root: &Path) -> Result<PathBuf> {
     let xen = root.join(".cache/xen/boot/xen-4.17-arm64");
-    ensure!(xen.is_file(), "{} not found: run scripts/setup.sh (it downloads and unpacks Debian's xen-hypervisor-4.17-arm64)", xen.display());
+    ensure!(
+        xen.is_file(),
+        "{} not found: run scripts/setup.sh (it downloads and unpacks Debian's xen-hypervisor-4.17-arm64)",
+        xen.display()
+    );
     Ok(xen)
 }
 

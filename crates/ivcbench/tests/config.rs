@@ -46,7 +46,17 @@ fn a_bao_cell_is_its_config_and_one_patched_image_per_role() {
 fn a_baremetal_board_cell_is_one_image_and_its_boot_script() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("cell");
-    let o = ivcbench(&["config", "--hypervisor", "baremetal", "--experiment", "transfer", "--platform", "zcu102", "--out", out.to_str().unwrap()]);
+    let o = ivcbench(&[
+        "config",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "transfer",
+        "--platform",
+        "zcu102",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p = params_of(&out.join("images/baremetal.bin"));
     assert_eq!((p.role, p.experiment.name(), p.config_str()), (Role::All, "transfer", ""));
@@ -63,7 +73,10 @@ fn refusals_say_why() {
         (&["--hypervisor", "xen", "--experiment", "notif+col", "--platform", "zcu104"], "--xen-colouring"),
         (&["--hypervisor", "jailhouse", "--experiment", "notif+col", "--platform", "zcu104"], "colour"),
         (&["--hypervisor", "baremetal", "--experiment", "notif+col", "--platform", "zcu104"], "no hypervisor to colour memory"),
-        (&["--hypervisor", "bao", "--experiment", "notif", "--platform", "zcu106"], "unknown platform `zcu106` (known: qemu-virt, zcu104, zcu102)"),
+        (
+            &["--hypervisor", "bao", "--experiment", "notif", "--platform", "zcu106"],
+            "unknown platform `zcu106` (known: qemu-virt, zcu104, zcu102)",
+        ),
         (&["--hypervisor", "bao", "--experiment", "transfer+col", "--platform", "zcu104"], "`transfer` and `transfer+interf` only"),
     ];
     for (args, why) in cases {

@@ -11,7 +11,8 @@ use std::process::Command;
 
 fn csv_field(csv: &str, row_prefix: &str, name: &str) -> String {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let row: Vec<&str> = csv.lines().find(|l| l.starts_with(row_prefix)).unwrap_or_else(|| panic!("no {row_prefix} in {csv}")).split(',').collect();
+    let row: Vec<&str> =
+        csv.lines().find(|l| l.starts_with(row_prefix)).unwrap_or_else(|| panic!("no {row_prefix} in {csv}")).split(',').collect();
     row[header.iter().position(|h| *h == name).unwrap()].to_string()
 }
 
@@ -42,8 +43,22 @@ fn a_corrupted_chunk_is_caught_and_never_a_figure() {
         "baremetal",
         d.path(),
         &[
-            "--experiment", "transfer", "--samples", "3", "--warmups", "1", "--total", "64K", "--buffers", "4K,32K",
-            "--modes", "polling", "--gap", "100us", "--inject-fault", "corrupt-chunk@1",
+            "--experiment",
+            "transfer",
+            "--samples",
+            "3",
+            "--warmups",
+            "1",
+            "--total",
+            "64K",
+            "--buffers",
+            "4K,32K",
+            "--modes",
+            "polling",
+            "--gap",
+            "100us",
+            "--inject-fault",
+            "corrupt-chunk@1",
         ],
     );
     let r = tx(&c);
@@ -64,7 +79,11 @@ fn qemu_killed_mid_run_keeps_the_partial_capture() {
     let d = tempfile::tempdir().unwrap();
     // QEMU as ivcbench starts it, killed two seconds in, as by an OOM killer or a user.
     let wrapper = d.path().join("qemu-killed");
-    std::fs::write(&wrapper, "#!/bin/sh\n[ \"$1\" = --version ] && exec qemu-system-aarch64 --version\nexec timeout -s KILL 2 qemu-system-aarch64 \"$@\"\n").unwrap();
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\n[ \"$1\" = --version ] && exec qemu-system-aarch64 --version\nexec timeout -s KILL 2 qemu-system-aarch64 \"$@\"\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = d.path().join("comm");
     let o = Command::new(env!("CARGO_BIN_EXE_ivcbench"))
@@ -94,7 +113,19 @@ fn a_full_disk_is_a_clear_error_and_keeps_what_fit() {
     std::fs::create_dir_all(&full).unwrap();
     let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"]).arg(&full).status().unwrap();
     assert!(mounted.success(), "mounting a small tmpfs needs root");
-    let o = ivcbench(&["run", "--hypervisor", "baremetal", "--experiment", "notif", "--samples", "5000", "--gap", "100us", "--out", full.to_str().unwrap()]);
+    let o = ivcbench(&[
+        "run",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "notif",
+        "--samples",
+        "5000",
+        "--gap",
+        "100us",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
     let kept = std::fs::read(full.join("notif/baremetal")).unwrap_or_default();
     let _ = Command::new("umount").arg(&full).status();
     let err = String::from_utf8_lossy(&o.stderr);
@@ -108,8 +139,19 @@ fn a_guest_that_resets_mid_run_leaves_two_runs_and_the_whole_one_counts() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().to_str().unwrap();
     let o = ivcbench(&[
-        "run", "--hypervisor", "baremetal", "--experiment", "notif", "--samples", "60", "--gap", "100us", "--out", out,
-        "--inject-fault", "reset-guest@30",
+        "run",
+        "--hypervisor",
+        "baremetal",
+        "--experiment",
+        "notif",
+        "--samples",
+        "60",
+        "--gap",
+        "100us",
+        "--out",
+        out,
+        "--inject-fault",
+        "reset-guest@30",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");

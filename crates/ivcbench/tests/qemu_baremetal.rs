@@ -42,11 +42,7 @@ fn notif_with_interference_records_its_pass_rate() {
     let interf = c.run("interf").expect("the interferer's stream");
     assert!(interf.damage.is_empty(), "{:?}", interf.damage);
     assert!(interf.progress.len() >= 2, "pass-rate records: {}", interf.progress.len());
-    let passes: Vec<u64> = interf
-        .progress
-        .iter()
-        .map(|f| f.iter().find(|(k, _)| k == "passes").unwrap().1.parse().unwrap())
-        .collect();
+    let passes: Vec<u64> = interf.progress.iter().map(|f| f.iter().find(|(k, _)| k == "passes").unwrap().1.parse().unwrap()).collect();
     assert!(passes.windows(2).all(|w| w[1] > w[0]), "the interferer keeps running: {passes:?}");
     // The summary puts the interference applied on record, with the passes between the first
     // and the last report.

@@ -65,7 +65,17 @@ fn xen_refuses_colouring_and_bad_xen_images() {
     let junk = d.path().join("junk.bin");
     std::fs::write(&junk, vec![0u8; 4096]).unwrap();
     let o = ivcbench(&[
-        "run", "--hypervisor", "xen", "--experiment", "notif", "--out", out, "--xen", junk.to_str().unwrap(), "--boot-timeout", "3s",
+        "run",
+        "--hypervisor",
+        "xen",
+        "--experiment",
+        "notif",
+        "--out",
+        out,
+        "--xen",
+        junk.to_str().unwrap(),
+        "--boot-timeout",
+        "3s",
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("nothing at all came out within 3 s"), "{err}");

@@ -107,7 +107,10 @@ fn statistics_of_artifact_tables_and_ivcbench_captures() {
 
     // bao+interf transfer, 16 MiB per sample at 100 MHz: 1e6 ticks = 10 ms = 1600 MiB/s.
     let r = csv_row(&csv, &["bao", "+interf", "throughput", "polling", "4096"]);
-    assert_eq!((field(&csv, &r, "n"), field(&csv, &r, "min"), field(&csv, &r, "max"), field(&csv, &r, "mean")), (2.0, 800.0, 1600.0, 1200.0));
+    assert_eq!(
+        (field(&csv, &r, "n"), field(&csv, &r, "min"), field(&csv, &r, "max"), field(&csv, &r, "mean")),
+        (2.0, 800.0, 1600.0, 1200.0)
+    );
     let r = csv_row(&csv, &["bao", "+interf", "throughput", "interrupt", "16777216"]);
     assert_eq!(field(&csv, &r, "median"), 1600.0);
 

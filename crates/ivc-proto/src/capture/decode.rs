@@ -50,11 +50,8 @@ impl Header {
     }
 
     fn parse(fields: Fields, line: usize) -> Result<Header, DecodeError> {
-        let need = |k: &str| {
-            get(&fields, k)
-                .map(str::to_string)
-                .ok_or_else(|| DecodeError::new(line, ErrorKind::MissingField(k.to_string())))
-        };
+        let need =
+            |k: &str| get(&fields, k).map(str::to_string).ok_or_else(|| DecodeError::new(line, ErrorKind::MissingField(k.to_string())));
         let num = |k: &str| -> Result<u64, DecodeError> {
             let v = need(k)?;
             v.parse().map_err(|_| DecodeError::new(line, ErrorKind::BadField(k.to_string(), v)))
@@ -170,8 +167,7 @@ pub struct Capture {
 impl Capture {
     /// Every error, in line order.
     pub fn errors(&self) -> Vec<&DecodeError> {
-        let mut all: Vec<&DecodeError> =
-            self.damage.iter().chain(self.runs.iter().flat_map(|r| r.damage.iter())).collect();
+        let mut all: Vec<&DecodeError> = self.damage.iter().chain(self.runs.iter().flat_map(|r| r.damage.iter())).collect();
         all.sort_by_key(|e| e.line);
         all
     }
@@ -190,7 +186,11 @@ pub enum ErrorKind {
     /// The record does not have the form the format defines.
     Malformed(String),
     /// Records of `role` are missing: expected sequence number `expected`, found `found`.
-    Missing { role: String, expected: u64, found: u64 },
+    Missing {
+        role: String,
+        expected: u64,
+        found: u64,
+    },
     /// A record came for a role whose header has not been seen.
     NoHeader(String),
     /// The run of `role` has no end record: the capture was cut off or the guest stopped.
@@ -222,11 +222,9 @@ impl fmt::Display for DecodeError {
             ErrorKind::Checksum => write!(f, "record damaged (checksum mismatch)"),
             ErrorKind::NoChecksum => write!(f, "record cut off or garbled (no checksum at its end)"),
             ErrorKind::Malformed(m) => write!(f, "malformed record: {m}"),
-            ErrorKind::Missing { role, expected, found } => write!(
-                f,
-                "{} record(s) of {role} missing (expected #{expected}, found #{found})",
-                found.saturating_sub(*expected)
-            ),
+            ErrorKind::Missing { role, expected, found } => {
+                write!(f, "{} record(s) of {role} missing (expected #{expected}, found #{found})", found.saturating_sub(*expected))
+            }
             ErrorKind::NoHeader(role) => write!(f, "record of {role} before its header"),
             ErrorKind::Truncated(role) => {
                 write!(f, "run of {role} has no end record (capture cut off, or the guest stopped)")
@@ -372,10 +370,7 @@ impl Decoder {
         let text = core::str::from_utf8(&body[TAG.len()..]).map_err(|_| bad(ErrorKind::Malformed("not ASCII".into())))?;
         let mut parts = text.splitn(4, ' ');
         let role = parts.next().unwrap_or("").to_string();
-        let seq: u64 = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(ErrorKind::Malformed("no sequence number".into())))?;
+        let seq: u64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(ErrorKind::Malformed("no sequence number".into())))?;
         let k = match parts.next().map(str::as_bytes) {
             Some([k]) => *k,
             _ => return Err(bad(ErrorKind::Malformed("no record kind".into()))),
@@ -454,9 +449,7 @@ impl Decoder {
                 run.end = Some(f);
                 check.map_err(|m| with_role(DecodeError::new(no, ErrorKind::Totals(m))))?;
             }
-            other => {
-                return Err(with_role(DecodeError::new(no, ErrorKind::Malformed(format!("unknown kind `{}`", other as char)))))
-            }
+            other => return Err(with_role(DecodeError::new(no, ErrorKind::Malformed(format!("unknown kind `{}`", other as char))))),
         }
         Ok(())
     }
@@ -571,7 +564,10 @@ fn histogram(f: &Fields, expected: usize, ncols: usize) -> Result<Histogram, Err
     }
     let sub_bits = num("sub_bits")? as u32;
     if sub_bits != crate::histogram::SUB_BITS {
-        return Err(ErrorKind::Malformed(format!("histogram with {sub_bits} sub-bucket bits; this decoder reads {}", crate::histogram::SUB_BITS)));
+        return Err(ErrorKind::Malformed(format!(
+            "histogram with {sub_bits} sub-bucket bits; this decoder reads {}",
+            crate::histogram::SUB_BITS
+        )));
     }
     Ok(Histogram { n: num("n")?, lost: num("lost")?, min: num("min")?, max: num("max")?, sub_bits, buckets: Vec::new() })
 }
@@ -623,11 +619,8 @@ fn totals(run: &Run, end: &Fields) -> Result<(), String> {
             }
         }
     }
-    let good: u64 = run
-        .groups
-        .iter()
-        .map(|g| g.columns.first().map_or(0, |c| c.len() as u64) + g.histograms.first().map_or(0, |h| h.n))
-        .sum();
+    let good: u64 =
+        run.groups.iter().map(|g| g.columns.first().map_or(0, |c| c.len() as u64) + g.histograms.first().map_or(0, |h| h.n)).sum();
     let checks = [
         ("samples", good),
         ("lost", run.lost()),

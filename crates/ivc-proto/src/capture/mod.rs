@@ -14,13 +14,13 @@
 //! docs/capture-format.md.
 
 pub mod crc;
-pub mod encode;
 #[cfg(feature = "alloc")]
 pub mod decode;
+pub mod encode;
 
-pub use encode::{Encoder, LineBuf};
 #[cfg(feature = "alloc")]
 pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run};
+pub use encode::{Encoder, LineBuf};
 
 /// Marks a record line; the digit is the format version.
 pub const TAG: &str = "@ivc1 ";
@@ -39,8 +39,7 @@ pub const RESULT_PREFIX: &str = "ivcbench-result: ";
 pub const MAX_LINE: usize = 100;
 
 /// Alphabet of the sample encoding: 6 bits per character, bit 5 = another character follows.
-pub(crate) const DIGITS: &[u8; 64] =
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+pub(crate) const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 /// A sample whose notification was never acknowledged within the timeout.
 pub(crate) const LOST: u8 = b'!';
 /// A transfer sample in which rx found a chunk that did not match the pattern.

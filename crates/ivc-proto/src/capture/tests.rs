@@ -4,8 +4,8 @@
 use super::*;
 use proptest::prelude::*;
 use std::string::{String, ToString};
-use std::{format, vec};
 use std::vec::Vec;
+use std::{format, vec};
 
 #[derive(Clone, Debug)]
 enum S {
@@ -51,9 +51,8 @@ fn sample(ncols: usize) -> impl Strategy<Value = S> {
 }
 
 fn run_strategy() -> impl Strategy<Value = (usize, Vec<Vec<S>>)> {
-    (1usize..=4, 1u64..40, 1usize..4).prop_flat_map(|(ncols, n, ng)| {
-        (Just(ncols), prop::collection::vec(prop::collection::vec(sample(ncols), n as usize), ng))
-    })
+    (1usize..=4, 1u64..40, 1usize..4)
+        .prop_flat_map(|(ncols, n, ng)| (Just(ncols), prop::collection::vec(prop::collection::vec(sample(ncols), n as usize), ng)))
 }
 
 fn check_round_trip(ncols: usize, groups: &[Vec<S>], capture: &Capture) {

@@ -7,8 +7,8 @@
 
 use super::{Colours, System};
 use anyhow::{bail, Result};
-use ivc_proto::platform::Gic;
 use ivc_proto::params::Role;
+use ivc_proto::platform::Gic;
 use ivc_proto::vm::bao::{SHMEM_ID, STATUS_SHMEM_ID};
 use std::fmt::Write;
 

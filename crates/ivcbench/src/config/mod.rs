@@ -341,7 +341,10 @@ fn cell_params(config: Configuration, role: Role) -> Result<ivc_proto::params::P
 /// on cores 0, 1, 2), patched for the cell, and on a board the U-Boot script that boots it.
 fn baremetal_files(board: &Platform, config: Configuration) -> Result<Vec<(&'static str, String)>> {
     if config.suffix.col {
-        bail!("baremetal {config}: there is no hypervisor to colour memory, so {} would run the uncoloured setup under a coloured name", config.suffix);
+        bail!(
+            "baremetal {config}: there is no hypervisor to colour memory, so {} would run the uncoloured setup under a coloured name",
+            config.suffix
+        );
     }
     if board.name == "qemu-virt" {
         return Ok(Vec::new());

@@ -46,7 +46,11 @@ pub struct PmuRow {
 
 pub fn configuration_name(cell: &Cell) -> String {
     let s = cell.suffix.to_string();
-    if s.is_empty() { "base".into() } else { s }
+    if s.is_empty() {
+        "base".into()
+    } else {
+        s
+    }
 }
 
 /// Histogram-mode cells say how exact their values are.
@@ -100,11 +104,7 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
         };
         match &c.data {
             CellData::Notif(d) => {
-                out.push(Row {
-                    lost: d.lost,
-                    stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))),
-                    ..base("latency", "ns")
-                });
+                out.push(Row { lost: d.lost, stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))), ..base("latency", "ns") });
                 if let Some(ow) = &d.oneway {
                     out.push(Row { stats: Stats::of(ow.iter().map(|&t| c.ticks_to_ns(t))), ..base("oneway", "ns") });
                 }
@@ -148,13 +148,21 @@ pub fn pmu_rows(cells: &[Cell]) -> Vec<PmuRow> {
 }
 
 fn buffer_name(b: u64) -> String {
-    if b >= 1 << 20 && b.is_multiple_of(1 << 20) { format!("{}M", b >> 20) } else { format!("{}K", b >> 10) }
+    if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        format!("{}M", b >> 20)
+    } else {
+        format!("{}K", b >> 10)
+    }
 }
 
 const CSV_HEADER: &str = "experiment,hypervisor,configuration,metric,mode,buffer,unit,n,lost,corrupt,min,median,mean,p90,p99,p999,max,stddev,median_ci95_lo,median_ci95_hi,freq_hz,damaged,origin,source";
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 pub fn to_csv(rows: &[Row]) -> String {
@@ -247,7 +255,11 @@ pub fn to_json(rows: &[Row], cells: &[Cell], raw: bool) -> String {
 }
 
 fn fmt_stat(v: f64, unit: &str) -> String {
-    if unit == "ns" { format!("{v:.0}") } else { format!("{v:.1}") }
+    if unit == "ns" {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// Markdown tables: notif latencies, transfer throughputs, PMU summaries.
@@ -281,7 +293,8 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell]) -> String {
     if !pmu.is_empty() {
         s.push_str("### PMU columns of the artifact's tables (events per sample)\n\n| hypervisor | configuration | column | n | min | mean | max |\n|---|---|---|--:|--:|--:|--:|\n");
         for p in pmu {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {:.1} | {} |", p.hypervisor, p.configuration, p.column, p.n, p.min, p.mean, p.max);
+            let _ =
+                writeln!(s, "| {} | {} | {} | {} | {} | {:.1} | {} |", p.hypervisor, p.configuration, p.column, p.n, p.min, p.mean, p.max);
         }
         s.push('\n');
     }
@@ -292,7 +305,9 @@ fn md_row(r: &Row, what: Option<String>) -> String {
     let damaged = if r.damaged { " (damaged)" } else { "" };
     let what = what.unwrap_or_else(|| r.metric.to_string());
     match &r.stats {
-        None => format!("| {}{damaged} | {} | {what} | 0 | {} | | | | | | | | | {} |\n", r.hypervisor, r.configuration, r.lost, r.origin_short),
+        None => {
+            format!("| {}{damaged} | {} | {what} | 0 | {} | | | | | | | | | {} |\n", r.hypervisor, r.configuration, r.lost, r.origin_short)
+        }
         Some(t) => {
             let f = |v: f64| fmt_stat(v, r.unit);
             let ci = t.median_ci95.map(|(a, b)| format!(" ({}–{})", f(a), f(b))).unwrap_or_default();

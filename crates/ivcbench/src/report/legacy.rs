@@ -348,9 +348,17 @@ fn parse_size(t: &[u8]) -> Option<u64> {
 enum Block {
     Outside,
     /// After `<-` (opened at `line`): the next line is the header of buffer sizes.
-    Header { line: usize, mode: String, total: u64 },
+    Header {
+        line: usize,
+        mode: String,
+        total: u64,
+    },
     /// Rows: their series are `out[first..first + values.len()]`.
-    Rows { line: usize, first: usize, rows: usize },
+    Rows {
+        line: usize,
+        first: usize,
+        rows: usize,
+    },
 }
 
 /// `<- polling, 16M, time` (after the `<-`): mode and bytes per sample.
@@ -375,9 +383,7 @@ fn transfer(bytes: &[u8], problems: &mut Problems) -> Result<Vec<TransferSeries>
     let mut values: Vec<u64> = Vec::new();
     let mut widths = Widths::default();
     let (mut pos, mut no) = (0, 1);
-    let columns = |out: &[TransferSeries], first: usize| -> Vec<String> {
-        out[first..].iter().map(|s| super::size_name(s.buf)).collect()
-    };
+    let columns = |out: &[TransferSeries], first: usize| -> Vec<String> { out[first..].iter().map(|s| super::size_name(s.buf)).collect() };
     while pos < bytes.len() {
         if let Block::Rows { first, rows, .. } = &mut block {
             if let Row::Ints { n, width, next, terminated } = read_row(bytes, pos, &mut values) {

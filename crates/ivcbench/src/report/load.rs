@@ -106,8 +106,7 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
                 problems
             }
             Experiment::Transfer => {
-                let (data, problems) =
-                    legacy(&bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
+                let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
                 cell.data = CellData::Transfer(data);
                 problems
             }

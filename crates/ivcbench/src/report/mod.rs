@@ -70,9 +70,7 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     match h.experiment.as_str() {
         "notif" => {
             let Some(g) = run.groups.first() else { bail!("notif run without samples") };
-            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else {
-                bail!("notif run without an `rtt` column")
-            };
+            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else { bail!("notif run without an `rtt` column") };
             let (rtt, oneway) = (rtt.as_slice(), oneway.as_deref());
             writeln!(s, "  samples {}, lost {}", g.count, run.lost())?;
             if !g.histograms.is_empty() {

@@ -91,10 +91,18 @@ fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     if !notif.is_empty() {
         out.push(("notif".into(), "Notification latency per configuration and hypervisor".into(), super::plot::notif_violin(&notif)));
-        out.push(("notif-tail".into(), "Notification latency tail: fraction of samples above a latency".into(), super::plot::notif_tail(&notif)));
+        out.push((
+            "notif-tail".into(),
+            "Notification latency tail: fraction of samples above a latency".into(),
+            super::plot::notif_tail(&notif),
+        ));
     }
     if !transfer.is_empty() {
-        out.push(("transfer".into(), "Transfer throughput by buffer size: polling / interrupt, without / with interference".into(), super::plot::transfer_grid(&transfer)));
+        out.push((
+            "transfer".into(),
+            "Transfer throughput by buffer size: polling / interrupt, without / with interference".into(),
+            super::plot::transfer_grid(&transfer),
+        ));
     }
     out
 }

@@ -34,7 +34,8 @@ pub fn matrix(cells: &[Cell]) -> String {
     let mut s = String::new();
     for e in [Experiment::Notif, Experiment::Transfer] {
         let cfgs = configurations(e);
-        let names: Vec<String> = cfgs.iter().map(|c| if *c == Suffix::default() { e.name().to_string() } else { format!("{}{c}", e.name()) }).collect();
+        let names: Vec<String> =
+            cfgs.iter().map(|c| if *c == Suffix::default() { e.name().to_string() } else { format!("{}{c}", e.name()) }).collect();
         let w = names.iter().map(String::len).max().unwrap_or(8).max(10);
         let _ = write!(s, "{:<10}", e.name());
         for n in &names {

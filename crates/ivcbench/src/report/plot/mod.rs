@@ -182,9 +182,7 @@ pub(crate) mod tests {
                 let total = 16u64 << 20;
                 let eff = if mode == "polling" { 1.0 } else { 0.6 };
                 let mibs = peak * eff * (buf as f64 / (buf as f64 + 65536.0));
-                let ticks = (0..10)
-                    .map(|_| ((total as f64 / (1 << 20) as f64) / (mibs * (0.95 + 0.1 * r.unit())) * 1e8) as u64)
-                    .collect();
+                let ticks = (0..10).map(|_| ((total as f64 / (1 << 20) as f64) / (mibs * (0.95 + 0.1 * r.unit())) * 1e8) as u64).collect();
                 series.push(TransferSeries { mode: mode.into(), buf, total, ticks, lost: 0, corrupt: 0 });
             }
         }

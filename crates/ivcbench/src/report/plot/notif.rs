@@ -1,7 +1,7 @@
 //! The notification figures: latency violins per configuration, and the exceedance (tail) plot.
 
 use super::svg::{self, num, Anchor, Scale, Svg, FONT_PX, GRID, INK};
-use super::{configurations, hypervisors, DrawKey, legend_column, legend_row, rank, suffix_name, Key, KEY_W};
+use super::{configurations, hypervisors, legend_column, legend_row, rank, suffix_name, DrawKey, Key, KEY_W};
 use crate::names::Suffix;
 use crate::report::dataset::{Cell, CellData};
 use std::collections::BTreeMap;
@@ -80,11 +80,7 @@ fn density(v: &[f64], grid: &[f64]) -> Vec<f64> {
     let centre = |i: usize| lo + span * i as f64 / (BINS - 1) as f64;
     grid.iter()
         .map(|g| {
-            bins.iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(i, c)| *c as f64 * (-0.5 * ((g - centre(i)) / h).powi(2)).exp())
-                .sum()
+            bins.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| *c as f64 * (-0.5 * ((g - centre(i)) / h).powi(2)).exp()).sum()
         })
         .collect()
 }
@@ -186,7 +182,15 @@ fn violin(s: &mut Svg, v: &[f64], x: f64, half: f64, room: f64, ys: &Scale, colo
     s.line(x, ys.px(lo), x, ys.px(hi), INK, 1.0);
     if max > hi {
         let (y, tip) = (ys.px(hi), ys.px(hi) - 5.0);
-        s.raw(&format!("<path d=\"M{} {} L{} {} L{} {} Z\" fill=\"{INK}\"/>", num(x - 3.0), num(y), num(x), num(tip), num(x + 3.0), num(y)));
+        s.raw(&format!(
+            "<path d=\"M{} {} L{} {} L{} {} Z\" fill=\"{INK}\"/>",
+            num(x - 3.0),
+            num(y),
+            num(x),
+            num(tip),
+            num(x + 3.0),
+            num(y)
+        ));
         let label = svg::tick_label(max, if max >= 100.0 { 1.0 } else { 0.1 });
         // Only where it cannot run into the next violin's label; the arrow alone still says "more".
         if svg::text_width(&label, 8.0) + 3.0 <= room {
@@ -279,8 +283,7 @@ pub fn notif_tail(cells: &[&Cell]) -> String {
     }
     let tx: Vec<f64> = x_ticks.iter().map(|t| xs.px(*t)).collect();
     let step = if log_x { 0.0 } else { x_ticks.get(1).map_or(1.0, |t| t - x_ticks[0]) };
-    let mut labels: Vec<String> =
-        x_ticks.iter().map(|t| svg::tick_label(*t, if log_x { *t } else { step })).collect();
+    let mut labels: Vec<String> = x_ticks.iter().map(|t| svg::tick_label(*t, if log_x { *t } else { step })).collect();
     svg::thin_labels(&tx, &mut labels, FONT_PX);
     for (x, l) in tx.iter().zip(&labels) {
         s.line(*x, y0, *x, y1, GRID, 1.0);
@@ -289,8 +292,14 @@ pub fn notif_tail(cells: &[&Cell]) -> String {
     }
     s.line(x0, y1, x1, y1, INK, 1.0);
     s.line(x0, y0, x0, y1, INK, 1.0);
-    s.text((x0 + x1) / 2.0, H - 8.0, &format!("Notification latency ({unit}){}", if log_x { ", log scale" } else { "" }),
-        Anchor::Middle, FONT_PX, false);
+    s.text(
+        (x0 + x1) / 2.0,
+        H - 8.0,
+        &format!("Notification latency ({unit}){}", if log_x { ", log scale" } else { "" }),
+        Anchor::Middle,
+        FONT_PX,
+        false,
+    );
     s.text(13.0, (y0 + y1) / 2.0, "Exceedance P(latency \u{2265} x)", Anchor::Middle, FONT_PX, true);
 
     let dash_of = |c: &Suffix| {

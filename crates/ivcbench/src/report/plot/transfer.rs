@@ -155,8 +155,7 @@ fn panel_series(s: &mut Svg, m: &BTreeMap<u64, Vec<f64>>, xs: &Scale, ys: &Scale
         v.sort_by(f64::total_cmp);
         pts.push((xs.px(*b as f64), ys.px(rank(&v, 0.5)), ys.px(v[0]), ys.px(v[v.len() - 1])));
     }
-    let band: Vec<(f64, f64)> =
-        pts.iter().map(|p| (p.0, p.3)).chain(pts.iter().rev().map(|p| (p.0, p.2))).collect();
+    let band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).chain(pts.iter().rev().map(|p| (p.0, p.2))).collect();
     if pts.len() > 1 {
         s.raw(&format!("<path class=\"band\" d=\"{} Z\" fill=\"{colour}\" fill-opacity=\"0.18\"/>", svg::polyline(&band)));
     } else {
