@@ -27,13 +27,15 @@ pub enum Hyp {
 /// - Jailhouse: the board's addresses for RAM, UARTs and GIC (the cell configuration maps them at
 ///   the same guest-physical addresses), with the communication region in the page after the VM's
 ///   RAM and the ivshmem shared memory 2 MiB above it ([`jailhouse`]).
-/// - seL4 (CAmkES VMM): the board's addresses for RAM, UARTs and GIC (each VM's RAM at the same
-///   guest-physical range, backed by memory the VMM allocates), with the cross-VM connector's event
-///   page after the VM's RAM and its dataport (the shared region) one dataport size above ([`sel4`]).
+/// - seL4 (the CAmkES VMM of the artifact's tree, ESRGv3/sel4-camkes-vmm): the board's addresses
+///   for RAM and UARTs (each VM's RAM at the same guest-physical range, backed by memory the VMM
+///   allocates), the image entered at the start of that RAM (the VMM loads a raw image there), a
+///   virtual GICv2 at the board's distributor ([`sel4::vgic`]), and the cross-VM connector's event
+///   page in the page below its dataport (the shared region) ([`sel4`]).
 pub const fn view(hyp: Hyp, board: Platform) -> Platform {
     match hyp {
         Hyp::Jailhouse => Platform { shmem_base: jailhouse::shmem_base(&board), ..board },
-        Hyp::Sel4 => Platform { shmem_base: sel4::dataport(&board), ..board },
+        Hyp::Sel4 => Platform { shmem_base: sel4::dataport(&board), load_addr: board.vm_ram.0, gic: sel4::vgic(board.gic), ..board },
         Hyp::Xen => Platform {
             ram_base: xen::RAM_BASE,
             ram_size: 0x4000_0000,
@@ -173,16 +175,17 @@ pub mod jailhouse {
     }
 }
 
-/// seL4's CAmkES VMM cross-VM connector (camkes-vm, seL4_projects_libs' cross_vm_connection.c)
-/// as ivcbench's CAmkES configurations set it up: one connection between tx and rx.
+/// seL4's CAmkES VMM cross-VM connector (seL4_projects_libs' cross_vm_connection.c, as in the
+/// artifact's tree ESRGv3/sel4-camkes-vmm) as ivcbench's CAmkES configurations set it up: one
+/// connection between tx and rx.
 ///
 /// The VMM maps, at the connection's base address, an "event page": a read-only page whose writes
-/// trap into the VMM, then the dataport one dataport size above it. A 32-bit write to
-/// [`EMIT`] emits the connection's event (a seL4 notification to the peer's VMM), which injects
-/// the connector's interrupt ([`CROSSVM_IRQ`]) into the peer and increments the peer's
+/// trap into the VMM, and the dataport in the pages right after it. A 32-bit write to [`EMIT`]
+/// emits the connection's event (a seL4 notification to the peer's VMM), which injects the
+/// connector's interrupt ([`CROSSVM_IRQ`]) into the peer and increments the peer's
 /// [`CONSUME_COUNT`]; the VMM writes the connection's name at [`NAME`].
 pub mod sel4 {
-    use super::{Platform, SHMEM_SIZE};
+    use super::{Gic, Platform, PAGE, SHMEM_SIZE};
 
     /// Emit register (write any value).
     pub const EMIT: u64 = 0x0;
@@ -195,27 +198,54 @@ pub mod sel4 {
     pub const CONNECTION_NAME: &str = "ivcbench_shmem";
     /// The value tx writes to [`EMIT`] (the VMM ignores it; the artifact wrote 1 as well).
     pub const EMIT_VALUE: u32 = 1;
-    /// The dataport's size: the shared region rounded up to a power of two (the connector also
-    /// describes the dataport as a PCI BAR, whose size must be one).
-    pub const DATAPORT_SIZE: u64 = (SHMEM_SIZE as u64).next_power_of_two();
-    /// The connection's base address (its event page): the page after the VM's RAM.
-    pub const fn event_page(board: &Platform) -> u64 {
-        board.vm_ram.0 + board.vm_ram.1
-    }
-    /// The dataport (the shared region): one dataport size above the event page, where the
-    /// connector puts it.
+    /// The dataport's size: the shared region in whole pages. Not a multiple of 2 MiB on
+    /// purpose: CAmkES backs a dataport with the largest frames that divide its size, and the
+    /// tree's connector maps the dataport page by page, indexing its frames as 4 KiB ones (with
+    /// 2 MiB frames the second page fails with seL4_AlignmentError; found running it). The
+    /// connector also describes the dataport as a PCI BAR of log2(size) bits, which ivcbench's
+    /// guests do not use.
+    pub const DATAPORT_SIZE: u64 = (SHMEM_SIZE as u64).div_ceil(PAGE) * PAGE;
+    const _: () = assert!(!DATAPORT_SIZE.is_multiple_of(2 << 20));
+    /// The dataport (the shared region): 32 MiB above the end of the VM's RAM (2 MiB-aligned,
+    /// with the event page in the page below it, clear of the RAM).
     pub const fn dataport(board: &Platform) -> u64 {
-        connection(event_page(board), 0).1
+        board.vm_ram.0 + board.vm_ram.1 + (32 << 20)
+    }
+    /// The connection's base address (its event page): the page below the dataport.
+    pub const fn event_page(board: &Platform) -> u64 {
+        dataport(board) - PAGE
     }
     /// Event page and dataport of connection `index` from `base`: the connector lays connections
-    /// out back to back, each an event page padded to the dataport size, then the dataport.
+    /// out back to back, each an event page followed by its dataport.
     pub const fn connection(base: u64, index: u64) -> (u64, u64) {
-        let event = base + 2 * index * DATAPORT_SIZE;
-        (event, event + DATAPORT_SIZE)
+        let event = base + index * (PAGE + DATAPORT_SIZE);
+        (event, event + PAGE)
     }
-    /// The interrupt the connector injects into rx. The VMM takes it from its platform's
-    /// `free_plat_interrupts`, which camkes-vm leaves empty (-1) for zynqmp: ivcbench's generated
-    /// connector code passes this one instead, INTID 141 (a PL-to-PS line nothing drives).
+    /// The GIC a VM sees: the VMM emulates a GICv2 distributor at the board's and maps one page
+    /// of the physical virtual CPU interface ([`gicv`]) where libsel4vm's GIC_CPU_PADDR says
+    /// (libsel4vm/src/arch/arm/vgic/gicv2.h in the artifact's tree): on QEMU `virt` (a GICv3 in
+    /// ivcbench's other runs) seL4 runs the machine's GICv2, CPU interface at distributor +
+    /// 0x10000; on the ZynqMP's GIC-400 the tree uses the 4 KiB-aligned alias at distributor +
+    /// 0x1f000 (its commit "change gicc address on zynqmp to alias"), not the board's 0xF9020000.
+    pub const fn vgic(board: Gic) -> Gic {
+        match board {
+            Gic::V3 { gicd, .. } => Gic::V2 { gicd, gicc: gicd + 0x1_0000 },
+            Gic::V2 { gicd, .. } => Gic::V2 { gicd, gicc: gicd + 0x1_f000 },
+        }
+    }
+    /// The physical GIC virtual CPU interface (GICV) the VMM maps at the VM's CPU interface
+    /// (GIC_VCPU_PADDR): QEMU `virt`'s GICv2 and the ZynqMP's GIC-400.
+    pub const fn gicv(board: &Platform) -> u64 {
+        match board.gic {
+            Gic::V3 { gicd, .. } => gicd + 0x4_0000,
+            Gic::V2 { gicd, .. } => gicd + 0x5_0000,
+        }
+    }
+    /// The interrupt the connector injects into rx (a virtual interrupt of rx's vGIC). The VMM's
+    /// own cross_vm_connections_init() takes its platform's `free_plat_interrupts[0]` (82 on
+    /// qemu-arm-virt, 96 on zynqmp in the artifact's tree; none in mainline's zynqmp port):
+    /// ivcbench's generated connector code passes this one on every board instead, INTID 141
+    /// (a PL-to-PS line nothing drives on the ZynqMP; no device of QEMU `virt` uses it).
     pub const CROSSVM_IRQ: u32 = 141;
 
     /// The name field as the VMM writes it: the name, NUL-padded (cut at NAME_LEN).
@@ -290,11 +320,22 @@ mod tests {
     #[test]
     fn sel4_connector_layout_and_name() {
         let v = view(Hyp::Sel4, ZCU104);
-        assert_eq!(sel4::event_page(&v), 0x2400_0000);
-        assert_eq!(sel4::DATAPORT_SIZE, 32 << 20);
+        // The fork's cross_vm_connection.c: event page, then the dataport in the next page.
+        assert_eq!(sel4::DATAPORT_SIZE, (16 << 20) + PAGE);
         assert_eq!(v.shmem_base, 0x2600_0000);
-        assert_eq!(sel4::connection(0x1000_0000, 1), (0x1000_0000 + (64 << 20), 0x1000_0000 + (96 << 20)));
+        assert_eq!(sel4::event_page(&v), 0x25FF_F000);
+        assert_eq!(sel4::connection(sel4::event_page(&v), 0), (0x25FF_F000, 0x2600_0000));
+        assert_eq!(sel4::connection(0x1000_0000, 1), (0x1000_0000 + 2 * PAGE + (16 << 20), 0x1000_0000 + 3 * PAGE + (16 << 20)));
+        assert!(sel4::event_page(&v) >= v.vm_ram.0 + v.vm_ram.1);
         assert!(v.shmem_base + SHMEM_SIZE as u64 <= v.ram_base + v.ram_size);
+        // The VMM enters a raw image at the start of the VM's RAM.
+        assert_eq!(v.load_addr, v.vm_ram.0);
+        assert_eq!(v.gic, Gic::V2 { gicd: 0xF901_0000, gicc: 0xF902_F000 });
+        assert_eq!(sel4::gicv(&ZCU104), 0xF906_0000);
+        let q = view(Hyp::Sel4, QEMU_VIRT);
+        assert_eq!(q.gic, Gic::V2 { gicd: 0x0800_0000, gicc: 0x0801_0000 });
+        assert_eq!(sel4::gicv(&QEMU_VIRT), 0x0804_0000);
+        assert_eq!((q.load_addr, q.shmem_base, sel4::event_page(&q)), (0x4000_0000, 0x4600_0000, 0x45FF_F000));
         let f = sel4::encode_name(sel4::CONNECTION_NAME);
         assert_eq!(sel4::decode_name(&f), Some(sel4::CONNECTION_NAME));
         assert_eq!(&f[..4], b"ivcb");

@@ -1,6 +1,6 @@
 //! ivcbench host side, laid out as the workflow goes: [`build`] the guest images; [`names`] and
 //! the generated hypervisor [`config`]urations of each cell; [`run`] them on a target, the QEMU
-//! [`testbed`] ([`qemu`], [`xen`], [`bao`], [`jailhouse`]) or a board's [`serial`] console, cell by cell through the
+//! [`testbed`] ([`qemu`], [`xen`], [`bao`], [`jailhouse`], [`sel4`]) or a board's [`serial`] console, cell by cell through the
 //! [`matrix`] or on a [`lava`] farm, capturing the console; and [`report`] on the captures.
 
 pub mod bao;
@@ -16,6 +16,7 @@ pub mod pathlen;
 pub mod qemu;
 pub mod report;
 pub mod run;
+pub mod sel4;
 pub mod serial;
 pub mod testbed;
 pub mod xen;

@@ -25,6 +25,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the `run` variant (one field per flag) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Build the guest images (one per hypervisor backend and platform) under target/ivcbench/images.
@@ -454,6 +456,10 @@ struct RunArgs {
     /// `--hypervisor jailhouse`: an arm64 static busybox [default: .cache/busybox/bin/busybox, from scripts/setup.sh].
     #[arg(long)]
     busybox: Option<PathBuf>,
+    /// seL4 image for `--hypervisor sel4`: the capDL loader image of a seL4 build of the CAmkES
+    /// application `ivcbench config --hypervisor sel4 --platform qemu-virt` writes (see docs/sel4.md).
+    #[arg(long)]
+    sel4: Option<PathBuf>,
     /// Overwrite an existing capture.
     #[arg(long)]
     force: bool,
@@ -565,6 +571,7 @@ impl RunArgs {
                 busybox: self.busybox.clone(),
             },
             pathlen: self.pathlen,
+            sel4: self.sel4.clone(),
         })
     }
 }

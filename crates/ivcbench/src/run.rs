@@ -44,6 +44,9 @@ pub struct RunSpec {
     pub jailhouse: crate::jailhouse::Paths,
     /// Count path lengths with the TCG plugin into `<capture>.pathlen` (crate::pathlen).
     pub pathlen: bool,
+    /// A seL4 system image (capDL loader image) built by the user from ivcbench's CAmkES
+    /// application (seL4 is not shipped; crate::sel4).
+    pub sel4: Option<PathBuf>,
 }
 
 /// A finished, decoded run.
@@ -160,12 +163,12 @@ fn check_supported(spec: &RunSpec) -> Result<()> {
     if spec.hypervisor == Hypervisor::Jailhouse {
         return crate::jailhouse::check_supported(spec);
     }
-    if matches!(spec.hypervisor, Hypervisor::Sel4) {
+    if spec.hypervisor == Hypervisor::Sel4 && spec.platform.name != "qemu-virt" {
         bail!(
-            "{h} cannot run on the QEMU testbed (it needs its own system on a board): generate the cell with \
-             `ivcbench config --hypervisor {h} --experiment {} --platform zcu104` (docs/{h}.md) and capture it with `--target serial`",
-            spec.config,
-            h = spec.hypervisor
+            "sel4 runs on the qemu-virt testbed only (with --sel4); for {} generate the CAmkES application with \
+             `ivcbench config --hypervisor sel4 --platform {}` (docs/sel4.md) and capture it with `--target serial`",
+            spec.platform.name,
+            spec.platform.name
         );
     }
     if spec.hypervisor == Hypervisor::Xen && spec.platform.name != "qemu-virt" {
@@ -182,6 +185,11 @@ fn check_supported(spec: &RunSpec) -> Result<()> {
         Hypervisor::Baremetal => bail!(
             "{}: baremetal has no hypervisor to colour memory, so `+col`/`+hypcol` would run the uncoloured setup under a coloured name",
             spec.config
+        ),
+        Hypervisor::Sel4 => bail!(
+            "{}: the CAmkES VMM has no cache colouring, so sel4{} would run uncoloured under a coloured name",
+            spec.config,
+            spec.config.suffix
         ),
         Hypervisor::Xen => bail!(
             "{}: Debian's Xen 4.17 is built without cache colouring, so xen{} cannot run on this testbed (a coloured Xen build is needed)",
@@ -412,6 +420,9 @@ pub(crate) fn watch_console(
                     line.clear();
                     if text.contains("ivc-guest panic") || text.contains("ivc-guest exception") {
                         bail!("the guest failed: {text}");
+                    }
+                    if let Some(why) = (spec.hypervisor == Hypervisor::Sel4).then(|| crate::sel4::failure(&text)).flatten() {
+                        bail!("seL4's VMM or kernel reports a failure: {why}");
                     }
                     if text.contains("Panic on CPU") {
                         hypervisor_panic = Some(String::new());

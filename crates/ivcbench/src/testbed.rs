@@ -19,9 +19,7 @@ pub(crate) fn boot(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> 
         Hypervisor::Xen => boot_xen(spec, root),
         Hypervisor::Bao => boot_bao(spec, root, capture),
         Hypervisor::Jailhouse => crate::jailhouse::boot(spec, root, capture),
-        other => bail!(
-            "`--hypervisor {other}` cannot run on the qemu target (available: baremetal, xen, bao with --bao, jailhouse with --jailhouse)"
-        ),
+        Hypervisor::Sel4 => crate::sel4::boot(spec, root, capture),
     }
 }
 

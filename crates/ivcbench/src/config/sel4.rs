@@ -1,13 +1,20 @@
-//! seL4 with the CAmkES VMM on a board: one CAmkES application per matrix cell, with one VM
-//! component per role (vm0 tx, vm1 rx, vm2 interf), each with one vCPU pinned to its core, and the
-//! cross-VM connector between tx and rx: a dataport (the shared region) and an event tx emits and
-//! rx consumes. Files (flat, in the application's directory):
+//! seL4 with the CAmkES VMM: one CAmkES application per matrix cell, with one VM component per
+//! role (vm0 tx, vm1 rx, vm2 interf), each with one vCPU pinned to its core, and the cross-VM
+//! connector between tx and rx: a dataport (the shared region) and an event tx emits and rx
+//! consumes. Written for the artifact's tree, ESRGv3/sel4-camkes-vmm (seL4, CAmkES and the
+//! CAmkES VMM in one checkout; docs/sel4.md), whose VM component has the attributes used here
+//! (`linux_address_config`, `linux_image_config`, `vcpu_affinity`) and whose connector puts the
+//! dataport in the page after the event page. Files (flat, in the application's directory):
 //! - `ivcbench.camkes`: the assembly (components, connections, per-VM attributes);
-//! - `devices.camkes`: the board part (VM RAM, image names, entry, passthrough UARTs, cores);
+//! - `devices.camkes`: the board part (VM RAM, image names, passthrough UARTs, GIC, cores);
 //! - `crossvm.c`: the VMM module that sets the connection up at the view's event page with
-//!   [`sel4::CROSSVM_IRQ`] (camkes-vm gives zynqmp no free interrupt of its own);
-//! - `CMakeLists.txt`, `settings.cmake`: the application's build for camkes-vm's `zcu102`
-//!   platform (seL4 has no ZCU104 platform; the ZCU104 has the same MPSoC).
+//!   [`sel4::CROSSVM_IRQ`] (the tree's own helper takes the platform's first free interrupt);
+//! - `vm_ram.c`: every VMM's RAM set-up: the VM's RAM backed by memory the VMM allocates, so that
+//!   every VM sees its RAM at the same guest-physical range (the tree maps RAM one-to-one to
+//!   physical memory on qemu-arm-virt and zynqmp, where three VMs cannot all sit at one range);
+//! - `CMakeLists.txt`, `settings.cmake`: the application's build for the tree's `qemu-arm-virt`
+//!   platform (the QEMU testbed) or its `zcu102` platform (seL4 has no ZCU104 platform; the
+//!   ZCU104 has the same MPSoC).
 //!
 //! Supported cells: the base and `+interf` cells of notif and transfer, as the artifact ran them.
 //! The CAmkES VMM has no cache colouring, so `+col` and `+hypcol` are refused.
@@ -15,6 +22,7 @@
 use super::{System, Vm};
 use anyhow::{bail, Result};
 use ivc_proto::params::Role;
+use ivc_proto::platform::Gic;
 use ivc_proto::vm::sel4;
 use std::fmt::Write;
 
@@ -23,25 +31,33 @@ fn untyped24(vm: &Vm) -> u64 {
     vm.ram.size.div_ceil(16 << 20) + 1
 }
 
-/// Where the VMM may put the DTB it generates (the guest ignores it): the last MiB of the VM's
+/// Where the VMM puts the DTB it generates (the guest ignores it): the last MiB of the VM's
 /// RAM, clear of the image and of the interference buffer (check() makes sure).
 pub fn dtb_addr(vm: &Vm) -> u64 {
     vm.ram.end() - 0x10_0000
 }
 
-/// The seL4 DT paths of the board's UARTs, for the passthrough list.
-fn uart_path(base: u64) -> String {
-    format!("/amba/serial@{base:x}")
+/// The seL4 platform (`init-build.sh -DPLATFORM=`) that runs the cell's board.
+pub fn platform(sys: &System) -> &'static str {
+    if sys.board.name == "qemu-virt" {
+        "qemu-arm-virt"
+    } else {
+        "zcu102"
+    }
+}
+
+/// The DT path of the board's UART at `base` in seL4's device tree of the platform, for the
+/// passthrough list (QEMU's DT names them `pl011@…`; the ZynqMP's sit under `/amba`).
+fn uart_path(sys: &System, base: u64) -> String {
+    if sys.board.name == "qemu-virt" {
+        format!("/pl011@{base:x}")
+    } else {
+        format!("/amba/serial@{base:x}")
+    }
 }
 
 /// The checks and refusals of this backend.
 pub fn check(sys: &System) -> Result<()> {
-    if sys.board.name == "qemu-virt" {
-        bail!(
-            "seL4 CAmkES applications are generated for the ZCU104 and ZCU102 only (camkes-vm's zcu102 platform); \
-             the qemu-virt testbed does not run seL4 (docs/sel4.md)"
-        );
-    }
     let s = sys.config.suffix;
     if s.col {
         bail!(
@@ -56,6 +72,10 @@ pub fn check(sys: &System) -> Result<()> {
         if vm.ram.end() > ev {
             bail!("{}'s RAM {} runs into the connector's event page at {ev:#x}", vm.role.name(), vm.ram);
         }
+        // The tree's VMM loads a raw image at the start of the VM's RAM and enters it there.
+        if vm.entry != vm.ram.base {
+            bail!("{}'s image is entered at {:#x}, but the VMM enters it at the start of its RAM {}", vm.role.name(), vm.entry, vm.ram);
+        }
         let d = dtb_addr(vm);
         if d < vm.entry + 0x10_0000 || (vm.role == Role::Interf && d < sys.interf_buffer.end()) {
             bail!("{}'s DTB at {d:#x} would overlap its image or buffer", vm.role.name());
@@ -63,6 +83,9 @@ pub fn check(sys: &System) -> Result<()> {
     }
     if sys.shmem.base != sel4::connection(ev, 0).1 || sys.shmem.size > sel4::DATAPORT_SIZE {
         bail!("the shared region {} is not the connector's dataport at {:#x}", sys.shmem, sel4::connection(ev, 0).1);
+    }
+    if !matches!(sys.view.gic, Gic::V2 { .. }) {
+        bail!("the CAmkES VMM emulates a GICv2 only, but the VMs would see {:?}", sys.view.gic);
     }
     Ok(())
 }
@@ -84,10 +107,13 @@ pub fn assembly(sys: &System) -> String {
     for i in [
         "std_connector.camkes",
         "global-connectors.camkes",
-        "vm-connectors.camkes",
         "seL4VMDTBPassthrough.idl4",
         "FileServerInterface.camkes",
         "FileServer/FileServer.camkes",
+        // VM_INIT_DEF's optional interfaces (Batch, PutChar, GetChar) come from these.
+        "SerialServer/SerialServer.camkes",
+        "TimeServer/TimeServer.camkes",
+        "vm-connectors.camkes",
         "devices.camkes",
     ] {
         let _ = writeln!(w, "import <{i}>;");
@@ -122,6 +148,8 @@ pub fn assembly(sys: &System) -> String {
     let _ = writeln!(w, "    }}");
     let _ = writeln!(w, "    configuration {{");
     let _ = writeln!(w, "        VM_GENERAL_CONFIGURATION_DEF()");
+    // The connector's size comes from the connection, not from the Buf type (4 KiB by default).
+    let _ = writeln!(w, "        ivc_shmem.size = {:#x};", sel4::DATAPORT_SIZE);
     for (i, vm) in sys.vms.iter().enumerate() {
         let _ = writeln!(w, "        VM_CONFIGURATION_DEF({i})");
         let _ = writeln!(w, "        vm{i}.num_extra_frame_caps = 0;");
@@ -134,43 +162,51 @@ pub fn assembly(sys: &System) -> String {
     s
 }
 
-/// `devices.camkes`: each VM's RAM, image, entry, core and passthrough UART.
+/// `devices.camkes`: each VM's RAM, image, core, passthrough UART and GIC CPU interface.
 pub fn devices(sys: &System) -> String {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(
         w,
-        "/* The board part of the ivcbench cell {} on {} (camkes-vm platform zcu102). Generated. */\n",
-        sys.config, sys.board.name
+        "/* The board part of the ivcbench cell {} on {} (seL4 platform {}). Generated. */\n",
+        sys.config,
+        sys.board.name,
+        platform(sys)
     );
     let _ = writeln!(w, "#include <configurations/vm.h>\n");
     let _ = writeln!(w, "assembly {{\n    composition {{}}\n    configuration {{");
+    let gicv = sel4::gicv(sys.board);
     for (i, vm) in sys.vms.iter().enumerate() {
         let r = vm.role.name();
-        let _ = writeln!(w, "        /* {r}: RAM at the same guest-physical range in every VM, backed by memory the VMM allocates. */");
-        let _ = writeln!(w, "        vm{i}.vm_address_config = {{");
-        let _ = writeln!(w, "            \"ram_base\" : \"{:#x}\",", vm.ram.base);
-        let _ = writeln!(w, "            \"ram_paddr_base\" : \"{:#x}\",", vm.ram.base);
-        let _ = writeln!(w, "            \"ram_size\" : \"{:#x}\",", vm.ram.size);
+        let _ = writeln!(
+            w,
+            "        /* {r}: RAM at the same guest-physical range in every VM, backed by memory its VMM allocates \
+             (vm_ram.c); the raw image is loaded and entered at its start. */"
+        );
+        let _ = writeln!(w, "        vm{i}.linux_address_config = {{");
+        let _ = writeln!(w, "            \"linux_ram_base\" : \"{:#x}\",", vm.ram.base);
+        let _ = writeln!(w, "            \"linux_ram_paddr_base\" : \"{:#x}\",", vm.ram.base);
+        let _ = writeln!(w, "            \"linux_ram_size\" : \"{:#x}\",", vm.ram.size);
+        let _ = writeln!(w, "            \"linux_ram_offset\" : \"0x0\",");
         let _ = writeln!(w, "            \"dtb_addr\" : \"{:#x}\",", dtb_addr(vm));
-        let _ = writeln!(w, "            \"initrd_addr\" : \"0x0\",");
-        let _ = writeln!(w, "            \"kernel_entry_addr\" : \"{:#x}\",", vm.entry);
+        let _ = writeln!(w, "            \"initrd_max_size\" : \"0x0\",");
+        let _ = writeln!(w, "            \"initrd_addr\" : \"0x0\"");
         let _ = writeln!(w, "        }};");
-        let _ = writeln!(w, "        vm{i}.vm_image_config = {{");
-        let _ = writeln!(w, "            \"kernel_name\" : \"{r}\",");
-        let _ = writeln!(w, "            \"generate_dtb\" : true,");
-        let _ = writeln!(w, "            \"provide_dtb\" : false,");
-        let _ = writeln!(w, "            \"provide_initrd\" : false,");
-        let _ = writeln!(w, "            \"map_one_to_one\" : false,");
-        let _ = writeln!(w, "            \"clean_cache\" : false,");
+        let _ = writeln!(w, "        vm{i}.linux_image_config = {{");
+        let _ = writeln!(w, "            \"linux_name\" : \"{r}\",");
+        let _ = writeln!(w, "            \"dtb_name\" : \"\",");
+        let _ = writeln!(w, "            \"initrd_name\" : \"\",");
+        let _ = writeln!(w, "            \"linux_bootcmdline\" : \"\",");
+        let _ = writeln!(w, "            \"linux_stdout\" : \"\"");
         let _ = writeln!(w, "        }};");
         let _ = writeln!(w, "        vm{i}.num_vcpus = 1;");
-        // The VMM's threads on the VM's core. Mainline libsel4vm pins vCPU n to core n whatever
-        // this says (docs/sel4.md has the patch that makes the vCPU follow the VMM).
+        // The vCPU and the VMM's threads on the VM's core.
+        let _ = writeln!(w, "        vm{i}.vcpu_affinity = [{}];", vm.core);
         let _ = writeln!(w, "        vm{i}.affinity = {};", vm.core);
-        let paths: Vec<String> = vm.devices.iter().map(|d| format!("{{\"path\": \"{}\"}}", uart_path(d.region.base))).collect();
+        let paths: Vec<String> = vm.devices.iter().map(|d| format!("{{\"path\": \"{}\"}}", uart_path(sys, d.region.base))).collect();
         let _ = writeln!(w, "        vm{i}.dtb = dtb([{}]);", if paths.is_empty() { "{}".to_string() } else { paths.join(", ") });
-        let _ = writeln!(w, "        vm{i}.untyped_mmios = [\"0xf9060000:12\"]; // GIC virtual CPU interface (the VM's GICC)\n");
+        // A frame (not an untyped) so that every VMM can map the one GICV page.
+        let _ = writeln!(w, "        vm{i}.mmios = [\"{gicv:#x}:0x1000:12\"]; // GIC virtual CPU interface (the VM's GICC)\n");
     }
     let _ = writeln!(w, "    }}\n}}");
     s
@@ -181,10 +217,10 @@ pub fn crossvm_c(sys: &System) -> String {
     let ev = sel4::event_page(&sys.view);
     format!(
         r#"/* ivcbench: the cross-VM connection of tx (vm0) and rx (vm1), set up by their VMMs at boot.
- * The event page is mapped at {ev:#x} and the dataport one dataport size above it, at {dp:#x}; an event
- * from the peer is injected as INTID {irq}. camkes-vm's zynqmp port has no free interrupt for the
- * connector (free_plat_interrupts is -1), so this module passes its own instead of calling
- * cross_vm_connections_init(). Generated by `ivcbench config --hypervisor sel4`. */
+ * The event page is mapped at {ev:#x} and the dataport in the pages after it, at {dp:#x}; an event
+ * from the peer is injected as INTID {irq}. The tree's cross_vm_connections_init() would take the
+ * platform's first free interrupt; this module passes ivcbench's own on every board.
+ * Generated by `ivcbench config --hypervisor sel4`. */
 
 #include <camkes.h>
 #include <vmlinux.h>
@@ -215,7 +251,7 @@ static int ivcbench_on_event(vm_t *vm, void *cookie)
 
 static void ivcbench_crossvm_init(vm_t *vm, void *cookie)
 {{
-    ivcbench_dataport.frame_size_bits = crossvm_dp_0_handle.get_frame_size_bits();
+    ivcbench_dataport.size = crossvm_dp_0_handle.get_size();
     ivcbench_dataport.num_frames = crossvm_dp_0_handle.get_num_frame_caps();
     ivcbench_dataport.frames = crossvm_dp_0_handle.get_frame_caps();
     ivcbench_connection[0].dataport = &ivcbench_dataport;
@@ -236,12 +272,40 @@ DEFINE_MODULE(ivcbench_crossvm, NULL, ivcbench_crossvm_init)
     )
 }
 
+/// `vm_ram.c`: replaces the tree's weak init_ram_module (one-to-one RAM on qemu-arm-virt and
+/// zynqmp) in every VMM of the cell.
+pub fn vm_ram_c(sys: &System) -> String {
+    format!(
+        r#"/* ivcbench cell {} on {}: each VM's RAM ({}, the same guest-physical range in every VM) backed
+ * by memory its VMM allocates rather than by the physical memory at that address (the tree's
+ * default on qemu-arm-virt and zynqmp, where the VMs' ranges would collide).
+ * Generated by `ivcbench config --hypervisor sel4`. */
+
+#include <autoconf.h>
+#include <sel4vm/guest_vm.h>
+#include <sel4vm/guest_ram.h>
+#include <utils/util.h>
+
+extern unsigned long linux_ram_base;
+extern unsigned long linux_ram_size;
+
+void init_ram_module(vm_t *vm, void *cookie)
+{{
+    int err = vm_ram_register_at(vm, linux_ram_base, linux_ram_size, false);
+    ZF_LOGF_IF(err, "ivcbench: cannot set up the VM's RAM");
+}}
+"#,
+        sys.config, sys.board.name, sys.vms[0].ram
+    )
+}
+
 /// `CMakeLists.txt`.
 pub fn cmakelists(sys: &System) -> String {
     let mut s = String::new();
     let w = &mut s;
     let _ = writeln!(w, "# ivcbench cell {} on {} under seL4's CAmkES VMM. Generated by `ivcbench config`.", sys.config, sys.board.name);
-    let _ = writeln!(w, "# Build from a camkes-vm-examples checkout: see docs/sel4.md.\ncmake_minimum_required(VERSION 3.16.0)\n");
+    let _ =
+        writeln!(w, "# Build in the artifact's tree (ESRGv3/sel4-camkes-vmm): see docs/sel4.md.\ncmake_minimum_required(VERSION 3.8.2)\n");
     let _ = writeln!(w, "project(ivcbench-{} C)\n", sys.config.to_string().replace('+', "-"));
     let _ = writeln!(w, "include(${{CAMKES_ARM_VM_HELPERS_PATH}})\n");
     for vm in &sys.vms {
@@ -250,11 +314,11 @@ pub fn cmakelists(sys: &System) -> String {
     }
     let _ = writeln!(w, "\nDefineCAmkESVMFileServer()");
     let _ = writeln!(w, "CAmkESAddImportPath(${{CMAKE_CURRENT_SOURCE_DIR}})\n");
-    let _ = writeln!(w, "# tx's and rx's VMM carry the connector module.");
-    let _ = writeln!(w, "DeclareCAmkESComponent(VM SOURCES crossvm.c)");
+    let _ = writeln!(w, "# tx's and rx's VMM carry the connector module; every VMM the RAM set-up.");
+    let _ = writeln!(w, "DeclareCAmkESComponent(VM SOURCES crossvm.c vm_ram.c)");
     if sys.vms.iter().any(|v| !v.shmem) {
-        let _ = writeln!(w, "# The interferer's VMM: a VM component without it.");
-        let _ = writeln!(w, "DeclareCAmkESARMVM(VMNoComm)");
+        let _ = writeln!(w, "# The interferer's VMM: the tree's VM component without the connector.");
+        let _ = writeln!(w, "DeclareCAmkESComponent(VMNoComm SOURCES vm_ram.c)");
     }
     let _ = writeln!(w, "\nDeclareCAmkESRootserver(ivcbench.camkes CPP_INCLUDES ${{CAMKES_VM_DIR}}/components/VM_Arm)");
     s
@@ -262,18 +326,25 @@ pub fn cmakelists(sys: &System) -> String {
 
 /// `settings.cmake`.
 pub fn settings(sys: &System) -> String {
-    format!(
+    let p = platform(sys);
+    let mut s = format!(
         "# ivcbench cell {} on {}: build settings. Generated by `ivcbench config`.\n\
-         set(supported \"zcu102\")\n\
-         if(NOT \"${{PLATFORM}}\" IN_LIST supported)\n    message(FATAL_ERROR \"PLATFORM: ${{PLATFORM}} not supported; ivcbench's seL4 cells need zcu102 (also on a ZCU104)\")\nendif()\n\
+         set(supported \"{p}\")\n\
+         if(NOT \"${{PLATFORM}}\" IN_LIST supported)\n    message(FATAL_ERROR \"PLATFORM: ${{PLATFORM}}: this cell was generated for {}, whose seL4 platform is {p}\")\nendif()\n\
          # One core per VM; the VMs' vCPUs are pinned.\nset(KernelMaxNumNodes 4 CACHE STRING \"\" FORCE)\n\
          # The connector registers a virtual PCI device in each VMM.\nset(VmPCISupport ON CACHE BOOL \"\" FORCE)\n\
          # Every vCPU keeps a zero virtual offset, so tx and rx read one counter (a one-way figure).\n\
          set(KernelArmVtimerUpdateVOffset OFF CACHE BOOL \"\" FORCE)\n\
+         # The counters readable at user level, as the artifact built it (the tree's loader reads them).\n\
+         set(KernelArmExportPCNTUser ON CACHE BOOL \"\" FORCE)\nset(KernelArmExportVCNTUser ON CACHE BOOL \"\" FORCE)\n\
          set(LibUSB OFF CACHE BOOL \"\" FORCE)\n\
          set(VmInitRdFile OFF CACHE BOOL \"\" FORCE)\n",
-        sys.config, sys.board.name
-    )
+        sys.config, sys.board.name, sys.board.name
+    );
+    if p == "qemu-arm-virt" {
+        s.push_str("# QEMU: four Cortex-A53s, 2 GiB (seL4's DTB is QEMU's own for this machine).\nset(QEMU_MEMORY \"2048\")\nset(KernelArmCPU cortex-a53 CACHE STRING \"\" FORCE)\n");
+    }
+    s
 }
 
 /// Every file of one cell.
@@ -285,6 +356,7 @@ pub fn files(sys: &System) -> Result<Vec<(&'static str, String)>> {
         ("crossvm.c", crossvm_c(sys)),
         ("CMakeLists.txt", cmakelists(sys)),
         ("settings.cmake", settings(sys)),
+        ("vm_ram.c", vm_ram_c(sys)),
     ])
 }
 
@@ -293,7 +365,7 @@ mod tests {
     use super::super::{matrix, System};
     use super::*;
     use crate::names::{Configuration, Hypervisor};
-    use ivc_proto::platform::{Platform, ZCU102, ZCU104};
+    use ivc_proto::platform::{Platform, QEMU_VIRT, ZCU102, ZCU104};
     use std::path::Path;
 
     fn sys(p: &'static Platform, c: &str) -> System {
@@ -309,73 +381,114 @@ mod tests {
     }
 
     #[test]
-    fn every_supported_cell_is_generated_and_consistent_on_both_boards() {
-        for p in [&ZCU104, &ZCU102] {
+    fn every_supported_cell_is_generated_and_consistent_on_every_platform() {
+        for p in [&QEMU_VIRT, &ZCU104, &ZCU102] {
             for cell in matrix().into_iter().filter(|c| !c.suffix.col) {
                 let s = sys(p, &cell.to_string());
                 let f = files(&s).unwrap_or_else(|e| panic!("{e:#}"));
                 let n = s.vms.len();
                 assert_eq!(n, if cell.suffix.interf { 3 } else { 2 });
-                let (asm, dev, c, cm) = (&f[0].1, &f[1].1, &f[2].1, &f[3].1);
+                let file = |name: &str| &f.iter().find(|(n, _)| *n == name).unwrap().1;
+                let (asm, dev, c, cm, st, ram) = (
+                    file("ivcbench.camkes"),
+                    file("devices.camkes"),
+                    file("crossvm.c"),
+                    file("CMakeLists.txt"),
+                    file("settings.cmake"),
+                    file("vm_ram.c"),
+                );
                 for (name, t) in &f {
                     assert_eq!(t.matches('{').count(), t.matches('}').count(), "{name} braces");
                     assert_eq!(t.matches('(').count(), t.matches(')').count(), "{name} parentheses");
+                    assert_eq!(t.matches('[').count(), t.matches(']').count(), "{name} brackets");
                 }
-                // One VM per role, each with one vCPU on its own core.
+                // One VM per role, each with one vCPU pinned to its own core, the VMM with it.
                 for i in 0..n {
                     assert_eq!(asm.matches(&format!("VM_CONFIGURATION_DEF({i})")).count(), 1);
                     assert_eq!(attr(dev, &format!("vm{i}.num_vcpus")), ["1"]);
+                    assert_eq!(attr(dev, &format!("vm{i}.vcpu_affinity")), [format!("[{}]", s.vms[i].core)]);
                 }
                 let cores: Vec<&str> = (0..n).flat_map(|i| attr(dev, &format!("vm{i}.affinity"))).collect();
                 let want: Vec<String> = s.vms.iter().map(|v| v.core.to_string()).collect();
                 assert_eq!(cores, want);
                 assert_eq!(cores.iter().collect::<std::collections::BTreeSet<_>>().len(), n, "cores disjoint");
-                // Memory: every VM's RAM and entry as the image is linked, below the event page.
-                assert_eq!(dev.matches(&format!("\"ram_base\" : \"{:#x}\"", s.view.vm_ram.0)).count(), n);
-                assert_eq!(dev.matches(&format!("\"kernel_entry_addr\" : \"{:#x}\"", s.view.load_addr)).count(), n);
+                // Memory: every VM's RAM as the image is linked, the image entered at its start
+                // (where the tree's VMM enters a raw image), below the event page; RAM the VMM
+                // allocates, in every VMM (vm_ram.c in every component).
+                assert_eq!(dev.matches(&format!("\"linux_ram_base\" : \"{:#x}\"", s.view.vm_ram.0)).count(), n);
+                assert_eq!(dev.matches(&format!("\"linux_ram_size\" : \"{:#x}\"", s.view.vm_ram.1)).count(), n);
+                assert_eq!(s.view.load_addr, s.view.vm_ram.0);
                 assert!(s.view.vm_ram.0 + s.view.vm_ram.1 <= sel4::event_page(&s.view));
+                assert!(ram.contains("vm_ram_register_at(vm, linux_ram_base, linux_ram_size, false)"));
+                assert!(cm.contains("DeclareCAmkESComponent(VM SOURCES crossvm.c vm_ram.c)"));
+                assert_eq!(cm.contains("DeclareCAmkESComponent(VMNoComm SOURCES vm_ram.c)"), n == 3);
+                // Each image under its role's name, which the VMM loads.
+                for (i, vm) in s.vms.iter().enumerate() {
+                    let r = vm.role.name();
+                    assert!(cm.contains(&format!("AddToFileServer(\"{r}\" \"${{CMAKE_CURRENT_SOURCE_DIR}}/images/{r}.bin\")")));
+                    let block = &dev[dev.find(&format!("vm{i}.linux_image_config")).unwrap()..];
+                    assert!(block[..block.find("};").unwrap()].contains(&format!("\"linux_name\" : \"{r}\"")));
+                }
                 // The connector: one dataport shared by tx and rx, sized to hold the shared region,
                 // set up at the event page the guest expects, with the interrupt rx enables.
                 assert!(asm.contains("connection seL4SharedDataWithCaps ivc_shmem(from vm0.crossvm_dp_0, to vm1.crossvm_dp_0);"));
                 assert!(asm.contains(&format!("dataport Buf({:#x}) crossvm_dp_0;", sel4::DATAPORT_SIZE)));
+                // seL4SharedDataWithCaps sizes the dataport from the connection (4 KiB otherwise:
+                // found building it).
+                assert_eq!(attr(asm, "ivc_shmem.size"), [format!("{:#x}", sel4::DATAPORT_SIZE)]);
                 assert!(sel4::DATAPORT_SIZE >= ivc_proto::layout::SHMEM_SIZE as u64);
                 assert!(asm.contains("ivc_doorbell(from vm0.doorbell_out, to vm1.doorbell_in)"));
                 assert!(c.contains(&format!("#define IVCBENCH_CONNECTION_BASE {:#x}", sel4::event_page(&s.view))));
                 assert_eq!(sel4::connection(sel4::event_page(&s.view), 0).1, s.view.shmem_base);
                 assert!(c.contains(&format!("#define IVCBENCH_CROSSVM_IRQ {}", s.vms[1].doorbell_irq.unwrap())));
                 assert!(c.contains(&format!("\"{}\"", sel4::CONNECTION_NAME)));
-                // UARTs: tx the first, rx the second, interf none.
-                assert!(dev.contains("vm0.dtb = dtb([{\"path\": \"/amba/serial@ff000000\"}]);"));
-                assert!(dev.contains("vm1.dtb = dtb([{\"path\": \"/amba/serial@ff010000\"}]);"));
+                // The GIC: a GICv2 whose CPU interface is the GICV page every VMM maps.
+                assert!(matches!(s.view.gic, ivc_proto::platform::Gic::V2 { .. }));
+                assert_eq!(dev.matches(&format!("mmios = [\"{:#x}:0x1000:12\"]", sel4::gicv(p))).count(), n);
+                // UARTs: tx the first, rx the second, interf none; named as in seL4's DT.
+                let (u0, u1) = if p.name == "qemu-virt" {
+                    ("/pl011@9000000", "/pl011@9040000")
+                } else {
+                    ("/amba/serial@ff000000", "/amba/serial@ff010000")
+                };
+                assert!(dev.contains(&format!("vm0.dtb = dtb([{{\"path\": \"{u0}\"}}]);")));
+                assert!(dev.contains(&format!("vm1.dtb = dtb([{{\"path\": \"{u1}\"}}]);")));
                 assert_eq!(asm.contains("component VMNoComm vm2;"), n == 3);
-                assert_eq!(cm.contains("DeclareCAmkESARMVM(VMNoComm)"), n == 3);
-                for vm in &s.vms {
-                    assert!(
-                        cm.contains(&format!("AddToFileServer(\"{0}\" \"${{CMAKE_CURRENT_SOURCE_DIR}}/images/{0}.bin\")", vm.role.name()))
-                    );
+                // The build for the board's seL4 platform, with the counters the one-way figure needs.
+                assert!(st.contains(&format!("set(supported \"{}\")", if p.name == "qemu-virt" { "qemu-arm-virt" } else { "zcu102" })));
+                for o in
+                    ["KernelArmVtimerUpdateVOffset OFF", "KernelArmExportPCNTUser ON", "KernelArmExportVCNTUser ON", "KernelMaxNumNodes 4"]
+                {
+                    assert!(st.contains(o), "{o}");
                 }
+                assert_eq!(st.contains("QEMU_MEMORY \"2048\""), p.name == "qemu-virt");
             }
         }
     }
 
     #[test]
     fn refused_cells_say_why() {
-        for c in ["notif+col", "notif+interf+col", "notif+interf+col+hypcol"] {
-            let e = files(&sys(&ZCU104, c)).unwrap_err().to_string();
-            assert!(e.contains("the CAmkES VMM has no cache colouring") && e.contains("base and +interf"), "{e}");
+        for p in [&QEMU_VIRT, &ZCU104] {
+            for c in ["notif+col", "notif+interf+col", "notif+interf+col+hypcol"] {
+                let e = files(&sys(p, c)).unwrap_err().to_string();
+                assert!(e.contains("the CAmkES VMM has no cache colouring") && e.contains("base and +interf"), "{e}");
+            }
         }
-        let s =
-            System::new(Hypervisor::Sel4, &ivc_proto::platform::QEMU_VIRT, Configuration::parse("notif").unwrap(), Path::new("i")).unwrap();
-        assert!(files(&s).unwrap_err().to_string().contains("ZCU104 and ZCU102 only"));
     }
 
     #[test]
     fn an_overlapping_description_is_rejected() {
         let mut s = sys(&ZCU104, "notif");
-        s.vms[0].ram.size += 0x1000;
+        s.vms[0].ram.size = sel4::event_page(&s.view) + 0x1000 - s.vms[0].ram.base;
         assert!(check(&s).unwrap_err().to_string().contains("runs into the connector's event page"));
         let mut s = sys(&ZCU104, "notif");
         s.shmem.base += 0x1000;
         assert!(check(&s).unwrap_err().to_string().contains("is not the connector's dataport"));
+        let mut s = sys(&QEMU_VIRT, "notif");
+        s.vms[1].entry += 0x8_0000;
+        assert!(check(&s).unwrap_err().to_string().contains("the VMM enters it at the start of its RAM"));
+        let mut s = sys(&QEMU_VIRT, "notif");
+        s.view.gic = QEMU_VIRT.gic;
+        assert!(check(&s).unwrap_err().to_string().contains("emulates a GICv2 only"));
     }
 }
