@@ -5,7 +5,9 @@
 #     and the check of the report's HTML in a headless browser.
 #   - the aarch64-unknown-none Rust target: RUSTUP_AUTO_INSTALL=0 here, so rust-toolchain.toml alone
 #     installs nothing.
-#   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed).
+#   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed),
+#     selectable with `run --xen`; and the testbed's default Xen, built from Debian's Xen source
+#     package with ivcbench's static partitioning configuration (scripts/build-xen.sh).
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,4 +57,14 @@ if [ ! -f "$XEN_DIR/boot/xen-4.17-arm64" ]; then
   (cd "$XEN_DIR/deb" && apt-get download -q xen-hypervisor-4.17-arm64:arm64)
   dpkg-deb -x "$XEN_DIR"/deb/xen-hypervisor-4.17-arm64_*.deb "$XEN_DIR"
 fi
-echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64)"
+# The static partitioning Xen (scripts/build-xen.sh): Debian's cross compiler and Xen's build tools.
+missing=""
+command -v aarch64-linux-gnu-gcc >/dev/null || missing="$missing gcc-aarch64-linux-gnu"
+command -v dpkg-source >/dev/null || missing="$missing dpkg-dev"
+for t in make gcc flex bison python3; do command -v $t >/dev/null || missing="$missing $t"; done
+if [ -n "$missing" ]; then
+  apt_update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+bash scripts/build-xen.sh
+echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64-static, Debian's $XEN_DIR/boot/xen-4.17-arm64)"
