@@ -190,10 +190,14 @@ impl XenColours {
 }
 
 fn xen_colours(spec: &RunSpec) -> Result<Option<XenColours>> {
-    if !spec.config.suffix.col {
+    xen_colours_of(spec.config, spec.platform)
+}
+
+fn xen_colours_of(config: crate::names::Configuration, platform: &'static ivc_proto::platform::Platform) -> Result<Option<XenColours>> {
+    if !config.suffix.col {
         return Ok(None);
     }
-    let sys = crate::config::System::new(Hypervisor::Xen, spec.platform, spec.config, Path::new("images"))?;
+    let sys = crate::config::System::new(Hypervisor::Xen, platform, config, Path::new("images"))?;
     sys.check()?;
     let bootargs = crate::config::xen::colouring_bootargs(&sys).split(' ').map(str::to_string).collect();
     Ok(Some(XenColours { sys, bootargs }))
@@ -307,4 +311,55 @@ fn boot_bao(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> {
         after_end: Vec::new(),
         verify: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Configuration;
+    use ivc_proto::platform::QEMU_VIRT;
+
+    fn plan(cell: &str) -> XenColours {
+        xen_colours_of(Configuration::parse(cell).unwrap(), &QEMU_VIRT).unwrap().expect("a colour cell")
+    }
+
+    /// What Xen 4.20 prints for debug keys m and q, for the given colour sets.
+    fn report(xen: &str, doms: &[&str]) -> String {
+        let mut s =
+            format!("(XEN) LLC coloring info:\n(XEN)     Number of LLC colors supported: 16\n(XEN)     Xen LLC colors (2): {{ {xen} }}\n");
+        for (i, d) in doms.iter().enumerate() {
+            s += &format!("(XEN) General information for domain {}:\n(XEN) 6 LLC colors: {{ {d} }}\n", i + 1);
+        }
+        s
+    }
+
+    #[test]
+    fn testbed_colour_cells_are_the_boards_plan_with_explicit_geometry() {
+        assert!(xen_colours_of(Configuration::parse("notif+interf").unwrap(), &QEMU_VIRT).unwrap().is_none());
+        let col = plan("notif+col");
+        assert_eq!(col.bootargs, ["llc-coloring=on", "llc-size=1024K", "llc-nr-ways=16"]);
+        assert_eq!((col.domain(Role::Tx), col.domain(Role::Rx)), ("0,1,2,3,4,5,6,7".into(), "0,1,2,3,4,5,6,7".into()));
+        let interf = plan("notif+interf+col");
+        assert_eq!(interf.domain(Role::Interf), "8,9,10,11,12,13,14,15", "disjoint from tx's and rx's");
+        let hyp = plan("notif+interf+col+hypcol");
+        assert_eq!(hyp.bootargs.last().map(String::as_str), Some("xen-llc-colors=0,1"));
+        assert_eq!((hyp.domain(Role::Tx), hyp.domain(Role::Interf)), ("2,3,4,5,6,7".into(), "8,9,10,11,12,13,14,15".into()));
+    }
+
+    #[test]
+    fn colours_must_be_what_xen_reports() {
+        let hyp = plan("notif+interf+col+hypcol");
+        let roles = ["tx", "rx", "interf"];
+        let ok = check_colours(&report("0-1", &["2-7", "2-7", "8-15"]), &hyp, &roles).unwrap();
+        assert!(ok.ends_with("of 16: Xen {0-1}, tx {2-7}, rx {2-7}, interf {8-15}"), "{ok}");
+        let e = check_colours(&report("0", &["2-7", "2-7", "8-15"]), &hyp, &roles).unwrap_err().to_string();
+        assert!(e.contains("its own colours [0]"), "{e}");
+        let e = check_colours(&report("0-1", &["2-7", "2-7", "0-15"]), &hyp, &roles).unwrap_err().to_string();
+        assert!(e.contains("domain 3 (interf)"), "{e}");
+        // +col without +hypcol: Xen keeps colour 0.
+        let col = plan("notif+col");
+        check_colours(&report("0", &["0-7", "0-7"]), &col, &roles[..2]).unwrap();
+        let e = check_colours(&report("0", &["0-7"]), &col, &roles[..2]).unwrap_err().to_string();
+        assert!(e.contains("domain 2 (rx) with colours None"), "{e}");
+    }
 }
