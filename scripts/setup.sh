@@ -5,8 +5,11 @@
 #     and the check of the report's HTML in a headless browser.
 #   - the aarch64-unknown-none Rust target: RUSTUP_AUTO_INSTALL=0 here, so rust-toolchain.toml alone
 #     installs nothing.
-#   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed).
+#   - Debian's Xen 4.17 arm64 hypervisor, downloaded and unpacked under .cache/xen (never committed),
+#     selectable with `run --xen`; and the testbed's default Xen, built from Debian's Xen source
+#     package with ivcbench's static partitioning configuration (scripts/build-xen.sh).
 #   - Debian's busybox-static for arm64, unpacked under .cache/busybox (the Jailhouse run's root file system).
+#   - LAVA's lava-common and lava-dispatcher (docs/lava.md).
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,4 +91,14 @@ if [ ! -f "$LAVA_DIR/device-types/qemu.jinja2" ]; then
   cp -r "$LAVA_DIR/deb/x/usr/share/lava-server/device-types" "$LAVA_DIR/device-types"
   rm -rf "$LAVA_DIR/deb"
 fi
-echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64)"
+# The static partitioning Xen (scripts/build-xen.sh): Debian's cross compiler and Xen's build tools.
+missing=""
+command -v aarch64-linux-gnu-gcc >/dev/null || missing="$missing gcc-aarch64-linux-gnu"
+command -v dpkg-source >/dev/null || missing="$missing dpkg-dev"
+for t in make gcc flex bison python3; do command -v $t >/dev/null || missing="$missing $t"; done
+if [ -n "$missing" ]; then
+  apt_update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+bash scripts/build-xen.sh
+echo "setup: done (qemu: $(qemu-system-aarch64 --version | head -1); xen: $XEN_DIR/boot/xen-4.17-arm64-static, Debian's $XEN_DIR/boot/xen-4.17-arm64)"

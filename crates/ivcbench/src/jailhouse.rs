@@ -521,6 +521,8 @@ pub(crate) fn boot(spec: &RunSpec, root: &Path, capture: &Path) -> Result<Boot> 
             rx_console.display()
         ),
         stays_up: true,
+        after_end: Vec::new(),
+        verify: None,
     })
 }
 

@@ -695,6 +695,7 @@ fn real_main() -> Result<()> {
             let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false };
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
+            print!("{}", xen_cells_note(&dir, &cells)?);
         }
         Command::Demo(a) => demo(&a)?,
     }
@@ -879,9 +880,18 @@ fn demo(a: &DemoArgs) -> Result<()> {
     let mut outcomes = Vec::new();
     let mut kept = Vec::new();
     for &hyp in &hyps {
-        for &cfg in &configs {
+        // Xen: every cell the default Xen can give; the others are named with the reason.
+        let cells = if a.experiments.is_empty() && hyp == Hypervisor::Xen { xen_cells() } else { configs.clone() };
+        for cfg in cells {
             let path = cfg.capture_path(out, hyp);
             let exists = path.exists() || run::meta_path(&path).exists();
+            let default = if cfg.experiment == ivc_proto::params::Experiment::Notif { 1000 } else { 10 };
+            let args = RunArgs::parse_from_demo(hyp.name(), &cfg.to_string(), a.samples.unwrap_or(default), out, exists);
+            let spec = args.spec()?;
+            if let Some(why) = run::refusal(&spec) {
+                eprintln!("demo: {hyp}/{cfg} refused: {why}");
+                continue;
+            }
             if exists && ivcbench::keep::made_by(&path, "demo") {
                 ivcbench::keep::remove(&path)?;
             } else if exists && !a.force {
@@ -893,9 +903,7 @@ fn demo(a: &DemoArgs) -> Result<()> {
                 kept.push(path);
                 continue;
             }
-            let default = if cfg.experiment == ivc_proto::params::Experiment::Notif { 1000 } else { 10 };
-            let args = RunArgs::parse_from_demo(hyp.name(), &cfg.to_string(), a.samples.unwrap_or(default), out, exists);
-            outcomes.push(run::run(&args.spec()?)?);
+            outcomes.push(run::run(&spec)?);
         }
     }
     println!();
@@ -913,6 +921,9 @@ fn demo(a: &DemoArgs) -> Result<()> {
     for p in &kept {
         println!("demo: left {} untouched (not made by the demo)", p.display());
     }
+    if hyps.contains(&Hypervisor::Xen) {
+        print!("{}", xen_cells_note(out, &cells)?);
+    }
     println!(
         "demo: {} runs in {:.1} s wall; captures under {}, report in {} (open report.html)",
         outcomes.len(),
@@ -921,6 +932,34 @@ fn demo(a: &DemoArgs) -> Result<()> {
         report_dir.display()
     );
     Ok(())
+}
+
+/// The seven Xen cells of the seed: notif and its four configurations, transfer and +interf.
+fn xen_cells() -> Vec<Configuration> {
+    use ivc_proto::params::Experiment;
+    [Experiment::Notif, Experiment::Transfer]
+        .into_iter()
+        .flat_map(|experiment| {
+            report::status::configurations(experiment).into_iter().map(move |suffix| Configuration { experiment, suffix })
+        })
+        .collect()
+}
+
+/// Each Xen cell with no capture under `dir`, and why the testbed's default Xen refuses it, if it does.
+fn xen_cells_note(dir: &std::path::Path, cells: &[report::dataset::Cell]) -> Result<String> {
+    let mut s = String::from("xen cells on this testbed (default Xen):\n");
+    for cfg in xen_cells() {
+        let found = cells.iter().find(|c| c.hypervisor == "xen" && c.experiment == cfg.experiment && c.suffix == cfg.suffix);
+        let spec = RunArgs::parse_from_demo("xen", &cfg.to_string(), 1, dir, false).spec()?;
+        let state = match (found, run::refusal(&spec)) {
+            (Some(c), _) if c.damage.is_empty() => "done".to_string(),
+            (Some(_), _) => "DAMAGED".to_string(),
+            (None, Some(why)) => format!("refused: {why}"),
+            (None, None) => "missing (the default Xen can run it)".to_string(),
+        };
+        s += &format!("  {:<24} {state}\n", cfg.to_string());
+    }
+    Ok(s)
 }
 
 impl RunArgs {

@@ -103,14 +103,21 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
     // Until the run ends, the metadata says the capture is partial: a run killed on the way
     // (Ctrl-C, a lost machine) leaves it marked so.
     let _ = write_meta(&path, &early, Some(&anyhow!("{INTERRUPTED}")));
-    let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start, boot.stays_up);
+    let console = capture_console(&mut cmd, &mut file, spec, &what, &boot.start, boot.stays_up, &boot.after_end);
     let console = crate::jailhouse::explain(spec, &path, console);
-    let meta = Meta { spec, cmd: &cmd, started, wall: t0.elapsed(), qemu_version: &qemu_version, placement: &boot.placement, machine };
+    // The placement on record is the hypervisor's own report where it gives one.
+    let console = console.and_then(|()| match boot.verify {
+        Some(verify) => verify(spec, &String::from_utf8_lossy(&std::fs::read(&path)?), &boot.placement),
+        None => Ok(boot.placement.clone()),
+    });
+    let placement = console.as_ref().map_or(boot.placement.clone(), String::clone);
+    let meta = Meta { spec, cmd: &cmd, started, wall: t0.elapsed(), qemu_version: &qemu_version, placement: &placement, machine };
     // The metadata must not hide why a run failed (a full disk fails both).
     if let Err(e) = write_meta(&path, &meta, console.as_ref().err()) {
         eprintln!("ivcbench: warning: could not write the metadata beside {}: {e:#}", path.display());
     }
     console.with_context(|| format!("{what}: the raw console is kept in {}", path.display()))?;
+    eprintln!("ivcbench: placement: {placement}");
 
     let bytes = std::fs::read(&path)?;
     let capture = checked(&path, capture::decode_lenient(&bytes))?;
@@ -191,11 +198,11 @@ fn check_supported(spec: &RunSpec) -> Result<()> {
             spec.config,
             spec.config.suffix
         ),
-        Hypervisor::Xen => bail!(
-            "{}: Debian's Xen 4.17 is built without cache colouring, so xen{} cannot run on this testbed (a coloured Xen build is needed)",
-            spec.config,
-            spec.config.suffix
-        ),
+        // Whether the Xen to boot colours is read from the image itself.
+        Hypervisor::Xen => {
+            let xen = testbed::xen_image(spec, &build::project_root())?;
+            testbed::check_xen_colouring(spec, &xen, &crate::xen::features(&xen)?)
+        }
         _ => Ok(()),
     }
 }
@@ -249,10 +256,11 @@ fn capture_console(
     what: &str,
     start: &[u8],
     stays_up: bool,
+    after_end: &[u8],
 ) -> Result<()> {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().with_context(|| format!("starting {:?}", cmd.get_program()))?;
-    let result = watch(&mut child, file, spec, what, start, stays_up);
+    let result = watch(&mut child, file, spec, what, start, stays_up, after_end);
     // Whatever happened, QEMU does not outlive the run.
     let mut stopped = false;
     if child.try_wait().ok().flatten().is_none() {
@@ -275,11 +283,25 @@ fn capture_console(
     }
 }
 
-fn watch(child: &mut Child, file: &mut File, spec: &RunSpec, what: &str, start_bytes: &[u8], stays_up: bool) -> Result<()> {
+fn watch(
+    child: &mut Child,
+    file: &mut File,
+    spec: &RunSpec,
+    what: &str,
+    start_bytes: &[u8],
+    stays_up: bool,
+    after_end: &[u8],
+) -> Result<()> {
     let events = reader(child.stdout.take().expect("stdout is piped"));
     let stdin = child.stdin.as_mut().expect("stdin is piped");
     match watch_console(&events, stdin, file, spec, what, start_bytes)? {
         Ended::EndRecord => {
+            // One key at a time, each once the last one's output is over: Xen runs a debug key
+            // later, from a tasklet that remembers only the last key typed.
+            for key in after_end {
+                stdin.write_all(&[*key]).and_then(|_| stdin.flush()).context("asking the hypervisor for its report")?;
+                drain(&events, file)?;
+            }
             if !stays_up {
                 wait_exit(child);
             }
@@ -492,6 +514,20 @@ pub(crate) fn watch_console(
             }
         }
     }
+}
+
+/// Keeps capturing after the run until the console has been quiet for a second (at most 30 s):
+/// the hypervisor's report asked for by one byte of `after_end`.
+fn drain(events: &mpsc::Receiver<Event>, file: &mut File) -> Result<()> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        match events.recv_timeout(Duration::from_secs(1)) {
+            Ok(Event::Data(d)) => file.write_all(&d).context("writing the capture")?,
+            Ok(Event::Eof) | Err(_) => break,
+        }
+    }
+    file.sync_all()?;
+    Ok(())
 }
 
 /// The guest powers the machine off after its end record; give QEMU a moment to see it.

@@ -193,6 +193,8 @@ pub(crate) fn boot(spec: &RunSpec, root: &std::path::Path, capture: &std::path::
             rx_console.display()
         ),
         stays_up: true,
+        after_end: Vec::new(),
+        verify: None,
     })
 }
 

@@ -37,8 +37,21 @@ fn bootargs(colouring: Option<&str>) -> String {
     a
 }
 
-fn list(c: super::Colours) -> String {
+/// Xen's form of a colour set: `0,1,2`.
+pub fn colour_list(c: super::Colours) -> String {
     (0..64).filter(|b| c.0 >> b & 1 == 1).map(|b| b.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Xen's colouring options for a `+col` cell: the LLC geometry given explicitly (Xen would
+/// otherwise probe it, and QEMU models no cache), and with `+hypcol` Xen's own colours (without
+/// them Xen keeps colour 0 only).
+pub fn colouring_bootargs(sys: &System) -> String {
+    // Xen reads a size without a unit as KiB (llc-size=0x100000 would be 1 GiB: 128 colours).
+    let ways = format!("llc-coloring=on llc-size={}K llc-nr-ways={}", sys.board.llc.size >> 10, sys.board.llc.ways);
+    match sys.hyp_colours {
+        Some(h) => format!("{ways} xen-llc-colors={}", colour_list(h)),
+        None => ways,
+    }
 }
 
 /// The files of one cell: `xen-chosen.dtsi` and `boot.cmd`.
@@ -54,13 +67,7 @@ pub fn files(sys: &System, colouring_build: bool) -> Result<Vec<(&'static str, S
             sys.config.suffix
         );
     }
-    let colouring = sys.config.suffix.col.then(|| {
-        let ways = format!("llc-coloring=on llc-size={:#x} llc-nr-ways={}", sys.board.llc.size, sys.board.llc.ways);
-        match sys.hyp_colours {
-            Some(h) => format!("{ways} xen-llc-colors={}", list(h)),
-            None => ways,
-        }
-    });
+    let colouring = sys.config.suffix.col.then(|| colouring_bootargs(sys));
     let mut dts = String::new();
     let d = &mut dts;
     let _ =
@@ -85,7 +92,7 @@ pub fn files(sys: &System, colouring_build: bool) -> Result<Vec<(&'static str, S
         let _ = writeln!(d, "\t\t\tcompatible = \"xen,domain\";\n\t\t\t#address-cells = <2>;\n\t\t\t#size-cells = <2>;");
         let _ = writeln!(d, "\t\t\tcpus = <1>;\n\t\t\tmemory = <{}>; /* KiB */\n\t\t\tvpl011;", cells(memory_mib(sys, vm) * 1024));
         if let Some(c) = vm.colours {
-            let _ = writeln!(d, "\t\t\tllc-colors = \"{}\";", list(c));
+            let _ = writeln!(d, "\t\t\tllc-colors = \"{}\";", colour_list(c));
         }
         let _ = writeln!(d, "\t\t\tmodule@{addr:x} {{\n\t\t\t\tcompatible = \"multiboot,kernel\", \"multiboot,module\";");
         let _ = writeln!(d, "\t\t\t\treg = <{} {}>;\n\t\t\t}};\n\t\t}};", cells(addr), cells(DOMU_SLOT));
@@ -125,6 +132,8 @@ mod tests {
                 }
                 assert_eq!(dts.matches("\tllc-colors = ").count(), if cell.suffix.col { sys.vms.len() } else { 0 });
                 assert_eq!(dts.contains("xen-llc-colors=0,1\""), cell.suffix.hypcol, "{dts}");
+                // 1 MiB, 16 ways: 16 colours of 64 KiB (Xen's default unit is KiB).
+                assert_eq!(dts.contains("llc-coloring=on llc-size=1024K llc-nr-ways=16"), cell.suffix.col, "{dts}");
                 assert!(cmd.trim_end().ends_with("booti 0x3200000 - 0x3000000"));
                 assert_eq!(dts.matches('{').count(), dts.matches('}').count());
             }

@@ -7,13 +7,20 @@
 //! an unbound port for rx and publishes it in the control block; rx binds to it and only then says
 //! it is ready, so no event can arrive before rx knows its port. rx takes events on the
 //! event-channel PPI through `shared_info`.
+//!
+//! The interferer's status page (ivc_proto::layout::InterfStatus): a page of the interferer's own
+//! RAM that it grants to tx, which maps it; the interferer counts its passes there instead of
+//! printing them through Xen's console, where every line is a trap and a console-lock hold that
+//! perturb tx and rx. tx waits, before its start prompt, until the interferer has begun
+//! sweeping (its console lines are then all out): while ivcbench moves Xen's input focus through
+//! the domains to start tx, a domain that prints would have its bytes mixed into other lines.
 
 mod hypercall;
 
 use super::Backend;
-use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use hypercall as hc;
-use ivc_proto::layout::{ControlBlock, SHMEM_SIZE};
+use ivc_proto::layout::{ControlBlock, InterfStatus, SHMEM_SIZE};
 use ivc_proto::params::{flag, Params, Role};
 use ivc_rt::{gic, irq, semihosting, timer, uart, PLATFORM};
 
@@ -22,10 +29,13 @@ const EVTCHN_PPI: u32 = ivc_proto::vm::xen::EVTCHN_PPI;
 /// Domain ids, by the order of the domain nodes.
 const TX_DOMID: u16 = 1;
 const RX_DOMID: u16 = 2;
+const INTERF_DOMID: u16 = 3;
 /// Guest-physical addresses for Xen's pages, above every domU's RAM and inside the normal-memory
 /// GiB of the identity map.
 const SHARED_INFO_GPA: u64 = 0x5000_0000;
 const GNTTAB_GPA: u64 = 0x5010_0000;
+/// Where tx maps the interferer's status page (clear of the grant-table frames above).
+const STATUS_GPA: u64 = 0x5040_0000;
 /// First grant reference used (0-7 are reserved by convention for toolstacks).
 const FIRST_REF: u32 = 8;
 /// Pages of the shared region, each one grant.
@@ -41,6 +51,17 @@ const EVTCHN_PENDING: usize = 48;
 const EVTCHN_MASK: usize = EVTCHN_PENDING + 64 * 8;
 
 static TX_PORT: AtomicU32 = AtomicU32::new(0);
+/// This domain's role (Role as u8), set by init.
+static ROLE: AtomicU8 = AtomicU8::new(0);
+/// Whether the status page is set up in this domain (granted by interf, mapped by tx).
+static STATUS_READY: AtomicBool = AtomicBool::new(false);
+
+/// The interferer's status page, alone in a page of its RAM (the page is what it grants).
+#[repr(C, align(4096))]
+struct StatusPage(InterfStatus);
+
+static STATUS_PAGE: StatusPage =
+    StatusPage(InterfStatus { passes: AtomicU64::new(0), t: AtomicU64::new(0), bytes: AtomicU64::new(0), t0: AtomicU64::new(0) });
 static RX_PORT: AtomicU32 = AtomicU32::new(0);
 /// rx's doorbell handler, as the address of an `fn(u32)`.
 static ON_EVENT: AtomicUsize = AtomicUsize::new(0);
@@ -89,11 +110,50 @@ impl Backend for Xen {
     const NAME: &'static str = "xen";
     const COMMON_COUNTER: bool = true;
 
-    fn init(_role: Role) {
+    fn init(role: Role) {
         // PLATFORM is Xen's guest view (ivc_proto::vm::view): every domU has its own vpl011, and
         // the vGIC is at Xen's addresses.
+        ROLE.store(role as u8, Ordering::Relaxed);
         uart::init();
         super::init_gic();
+        if role == Role::Tx && crate::params().has(flag::INTERF) {
+            // Before the start prompt: the interferer has printed all it prints once it sweeps.
+            let st = Self::interf_status().expect("tx maps the status page");
+            while st.passes.load(Ordering::Acquire) == 0 {
+                timer::sleep_ns(1_000_000);
+            }
+        }
+    }
+
+    fn interf_status() -> Option<&'static InterfStatus> {
+        let role = ROLE.load(Ordering::Relaxed);
+        if role != Role::Tx as u8 && role != Role::Interf as u8 {
+            return None;
+        }
+        if STATUS_READY.load(Ordering::Acquire) {
+            // Set up already.
+        } else if role == Role::Interf as u8 {
+            grant_status_page();
+        } else {
+            // The interferer boots alongside: retry until it has granted the page.
+            let mut tries = 0;
+            loop {
+                match map_one(STATUS_GPA, INTERF_DOMID, FIRST_REF) {
+                    0 => break,
+                    rc if tries == 1000 => fail("mapping the interferer's status page (is it domain 3?)", rc),
+                    _ => tries += 1,
+                }
+                timer::sleep_ns(10_000_000);
+            }
+        }
+        STATUS_READY.store(true, Ordering::Release);
+        if role == Role::Interf as u8 {
+            Some(&STATUS_PAGE.0)
+        } else {
+            // SAFETY: the interferer's granted page, mapped at STATUS_GPA (normal memory) above and
+            // never unmapped; it is only accessed through InterfStatus's atomics.
+            Some(unsafe { &*(STATUS_GPA as *const InterfStatus) })
+        }
     }
 
     fn finish(p: &Params) -> ! {
@@ -199,6 +259,34 @@ impl Backend for Xen {
     fn placement() -> &'static str {
         "tx:dom1,rx:dom2,interf:dom3"
     }
+}
+
+/// The interferer grants its status page to tx (reference FIRST_REF in its own grant table).
+fn grant_status_page() {
+    let rc = hc::add_to_physmap(hc::XENMAPSPACE_GRANT_TABLE, 0, GNTTAB_GPA);
+    if rc != 0 {
+        fail("mapping grant-table frame", rc);
+    }
+    let frame = (&raw const STATUS_PAGE as u64) >> 12;
+    let entry = GNTTAB_GPA as usize + FIRST_REF as usize * 8;
+    // SAFETY: grant_entry_v1 FIRST_REF of our own grant table, mapped above; domid and frame
+    // before flags (release), as in setup_tx. The page is STATUS_PAGE (identity-mapped RAM).
+    unsafe {
+        AtomicU16::from_ptr((entry + 2) as *mut u16).store(TX_DOMID, Ordering::Relaxed);
+        AtomicU32::from_ptr((entry + 4) as *mut u32).store(frame as u32, Ordering::Relaxed);
+        AtomicU16::from_ptr(entry as *mut u16).store(hc::GTF_PERMIT_ACCESS, Ordering::Release);
+    }
+}
+
+/// Maps grant `gref` of domain `dom` at `addr`. Returns 0, or the failing status.
+fn map_one(addr: u64, dom: u16, gref: u32) -> i64 {
+    let mut op = hc::MapGrantRef { host_addr: addr, flags: hc::GNTMAP_HOST_MAP, gref, dom, ..Default::default() };
+    // SAFETY: `op` is one gnttab_map_grant_ref structure, live for the call.
+    let rc = unsafe { hc::call(hc::GRANT_TABLE_OP, hc::GNTTABOP_MAP_GRANT_REF, (&raw mut op) as *mut u8, 1) };
+    if rc != 0 {
+        return rc;
+    }
+    op.status as i64
 }
 
 /// Maps `count` of tx's granted pages, starting at `first`, at the same addresses in rx.
