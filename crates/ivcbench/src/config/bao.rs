@@ -60,7 +60,11 @@ pub fn config_c(sys: &System) -> Result<String> {
     let _ = writeln!(w, "\nstruct config config = {{");
     let _ = writeln!(w, "    CONFIG_HEADER");
     if let Some(h) = sys.hyp_colours {
-        let _ = writeln!(w, "    /* +hypcol: Bao moves its own memory into these colours at boot. Bao since {} stops", crate::bao::STATIC_BITMAP_COMMIT);
+        let _ = writeln!(
+            w,
+            "    /* +hypcol: Bao moves its own memory into these colours at boot. Bao since {} stops",
+            crate::bao::STATIC_BITMAP_COMMIT
+        );
         let _ = writeln!(w, "     * doing so unless built with the two changes in ivcbench's docs/bao.md (\"+hypcol\"). */");
         let _ = writeln!(w, "    .hyp = {{ .colors = {} }},", colours(h));
     }
