@@ -60,7 +60,12 @@ pub fn config_c(sys: &System) -> Result<String> {
     let _ = writeln!(w, "\nstruct config config = {{");
     let _ = writeln!(w, "    CONFIG_HEADER");
     if let Some(h) = sys.hyp_colours {
-        let _ = writeln!(w, "    /* +hypcol: Bao moves its own memory into these colours at boot. */");
+        let _ = writeln!(
+            w,
+            "    /* +hypcol: Bao moves its own memory into these colours at boot. Bao since {} stops",
+            crate::bao::STATIC_BITMAP_COMMIT
+        );
+        let _ = writeln!(w, "     * doing so unless built with the two changes in ivcbench's docs/bao.md (\"+hypcol\"). */");
         let _ = writeln!(w, "    .hyp = {{ .colors = {} }},", colours(h));
     }
     let _ = writeln!(w, "    .shmemlist_size = {},", 1 + sys.interf_status.is_some() as usize);
@@ -196,6 +201,7 @@ mod tests {
                     // hypervisor's first with +hypcol.
                     assert_eq!(cols.len(), 1 + cell.suffix.interf as usize + n + cell.suffix.hypcol as usize, "{c}");
                     assert_eq!(c.contains(".hyp = { .colors"), cell.suffix.hypcol);
+                    assert_eq!(c.contains("docs/bao.md"), cell.suffix.hypcol);
                 } else {
                     assert!(cols.is_empty());
                 }
