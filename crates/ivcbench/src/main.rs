@@ -660,7 +660,8 @@ fn real_main() -> Result<()> {
                             }
                         }
                         None => {
-                            eprintln!("ivcbench: {}: no tx run in the capture", path.display());
+                            let what = if c.runs.is_empty() { format!("; {}", report::legacy::file_start(&bytes)) } else { String::new() };
+                            eprintln!("ivcbench: {}: no tx run in the capture{what}", path.display());
                             failed += 1;
                         }
                     },

@@ -121,7 +121,7 @@ fn row_like(line: &[u8]) -> bool {
 
 /// The start of a file that holds no table, escaped, for the error: a binary file or garbage is
 /// shown for what it is.
-fn file_start(bytes: &[u8]) -> String {
+pub fn file_start(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(48)];
     let more = if bytes.len() > head.len() { "..." } else { "" };
     format!("the file starts with \"{}{more}\"", text(head))
