@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark of `ivcbench report` on a full campaign of the artifact's tables (about 275 MB:
+# Benchmark of `ivcbench report` on a full campaign of the artifact's tables (275 MB = 262 MiB:
 # 20 notif files x 4 tables x 20,000 rows, 8 transfer files x 2 blocks x 20,000 rows).
-# Target on the project's 2-core machines: < 1 s wall and < 100 MB peak memory (maximum RSS).
+# Target on the project's 2-core machines: <= 0.34 s wall (median of 3; 100x a pandas + seaborn
+# pipeline doing the same statistics and figures, 33.9 s) and < 100 MB peak memory (maximum RSS).
+# Wall time depends on what else runs: the load average is printed with the figures.
 # Usage: scripts/bench-report.sh [DIR]   (DIR defaults to a fresh temporary directory, removed after;
 # a given DIR is kept, and the tables are only written if DIR/notif is missing)
 set -euo pipefail
@@ -27,18 +29,26 @@ cargo build --release --quiet -p ivcbench --bin ivcbench --example gen_legacy --
 ./target/release/examples/parse_legacy "$dir"
 
 fail=0
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 # Statistics and tables (what the artifact's scripts did besides drawing), then everything.
 for formats in csv,json,md all; do
   args=(--out "$dir/report")
   [ "$formats" = all ] || args+=(--format "$formats")
-  log="$(mktemp)"
-  /usr/bin/time -v ./target/release/ivcbench report "$dir" "${args[@]}" >/dev/null 2>"$log" || { cat "$log"; exit 1; }
-  # -v prints the wall time as [h:]m:ss.cc; in seconds for the comparison.
-  wall=$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$log" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
-  rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
-  rm -f "$log"
-  verdict=$(awk -v w="$wall" -v m="$rss_kib" 'BEGIN { print (w < 1 && m * 1024 < 100e6) ? "ok" : "OVER TARGET" }')
+  walls=()
+  rss_kib=0
+  for _ in 1 2 3; do
+    log="$(mktemp)"
+    /usr/bin/time -v ./target/release/ivcbench report "$dir" "${args[@]}" >/dev/null 2>"$log" || { cat "$log"; exit 1; }
+    # -v prints the wall time as [h:]m:ss.cc; in seconds for the comparison.
+    walls+=("$(sed -n 's/.*Elapsed (wall clock) time.*: //p' "$log" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')")
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
+    [ "$rss" -gt "$rss_kib" ] && rss_kib=$rss
+    rm -f "$log"
+  done
+  wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)
+  verdict=$(awk -v w="$wall" -v m="$rss_kib" 'BEGIN { print (w <= 0.34 && m * 1024 < 100e6) ? "ok" : "OVER TARGET" }')
   [ "$verdict" = ok ] || fail=1
-  printf 'report (%s): %.2f s wall, %.1f MB peak (target < 1 s, < 100 MB): %s\n' "$formats" "$wall" "$(awk -v m="$rss_kib" 'BEGIN { print m * 1024 / 1e6 }')" "$verdict"
+  printf 'report (%s): %.2f s wall (median of %s), %.1f MB peak (target <= 0.34 s, < 100 MB): %s\n' "$formats" "$wall" "${walls[*]}" "$(awk -v m="$rss_kib" 'BEGIN { print m * 1024 / 1e6 }')" "$verdict"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$fail"

@@ -15,5 +15,8 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 # The parsers of outside input under the fuzzer, a minute each (no crash allowed).
 bash scripts/fuzz.sh 60
+# fuzz/ is its own workspace with its own lock: a dependency added to the host crates must be
+# added there too (run `cargo metadata --format-version 1 >/dev/null` in fuzz/ and commit it).
+git diff --quiet -- fuzz/Cargo.lock 2>/dev/null || echo "test.sh: warning: fuzz/Cargo.lock changed while fuzzing: commit the updated lock"
 # One closing line over every test binary (cargo's own last line is that of its doc-tests).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

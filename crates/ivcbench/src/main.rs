@@ -660,7 +660,8 @@ fn real_main() -> Result<()> {
                             }
                         }
                         None => {
-                            eprintln!("ivcbench: {}: no tx run in the capture", path.display());
+                            let what = if c.runs.is_empty() { format!("; {}", report::legacy::file_start(&bytes)) } else { String::new() };
+                            eprintln!("ivcbench: {}: no tx run in the capture{what}", path.display());
                             failed += 1;
                         }
                     },
@@ -679,6 +680,7 @@ fn real_main() -> Result<()> {
                 legacy_freq_hz: a.legacy_freq,
                 lenient: a.lenient,
                 hardware_tables: a.origin == TablesOrigin::Hardware,
+                keep_order: a.raw,
             };
             let cells = report::output::load(&a.dir, &load)?;
             if cells.is_empty() {
@@ -692,7 +694,7 @@ fn real_main() -> Result<()> {
         }
         Command::Compare(a) => compare_command(&a)?,
         Command::Status { dir, legacy_freq } => {
-            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false };
+            let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false, keep_order: false };
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
             print!("{}", xen_cells_note(&dir, &cells)?);
@@ -704,7 +706,7 @@ fn real_main() -> Result<()> {
 
 /// `compare`: the table, a verdict per row, and the regression gate.
 fn compare_command(a: &CompareArgs) -> Result<()> {
-    let opts = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: false, hardware_tables: false };
+    let opts = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: false, hardware_tables: false, keep_order: false };
     let rows = report::compare::compare_paths(&a.a, &a.b, &opts)?;
     print!("{}", report::compare::to_markdown(&rows));
     println!();
@@ -911,7 +913,7 @@ fn demo(a: &DemoArgs) -> Result<()> {
         print_outcome(o)?;
         println!();
     }
-    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false };
+    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false, keep_order: false };
     let cells = report::output::load(out, &load)?;
     let report_dir = out.join("report");
     let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };

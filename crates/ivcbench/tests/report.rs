@@ -304,6 +304,10 @@ fn binary_files_are_refused_with_their_bytes_escaped() {
     let text = String::from_utf8(err.clone()).expect("the message is text");
     assert!(text.contains("notif/xen:") && text.contains(r"\x7fELF\x02\x01\x01\x00\x00\x00\x1b[2J\xff\xfe"), "{text}");
     assert!(!err.iter().any(|&b| b == 0 || b == 0x1b || b >= 0x80), "no raw control or high bytes");
+    let o = ivcbench(&["summary", p.to_str().unwrap()]);
+    let text = String::from_utf8(o.stderr).expect("the message is text");
+    assert!(!o.status.success() && text.contains(r#"the file starts with "\x7fELF\x02"#), "{text}");
+    assert!(!text.bytes().any(|b| b == 0 || b == 0x1b || b >= 0x80), "{text}");
 }
 
 /// Every provenance case: the metadata of a QEMU run (emulated), of a serial target run and of an

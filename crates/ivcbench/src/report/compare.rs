@@ -70,7 +70,7 @@ impl Series {
 pub fn series(cell: &Cell) -> Vec<Series> {
     let base = |metric: &'static str, unit: &'static str, values: Vec<f64>| {
         let mut values = values;
-        values.sort_unstable_by(f64::total_cmp);
+        super::stats::sort(&mut values);
         Series {
             experiment: cell.experiment.name(),
             hypervisor: cell.hypervisor.clone(),
@@ -151,9 +151,15 @@ impl Rng {
     fn unit(&mut self) -> f64 {
         ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
+    /// Standard normal, Marsaglia's polar method (no trigonometry).
     fn normal(&mut self) -> f64 {
-        let (u, v) = (self.unit(), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        loop {
+            let (u, v) = (2.0 * self.unit() - 1.0, 2.0 * self.unit() - 1.0);
+            let s = u * u + v * v;
+            if s < 1.0 && s > 0.0 {
+                return u * (-2.0 * s.ln() / s).sqrt();
+            }
+        }
     }
     /// Gamma(shape >= 1, 1), Marsaglia and Tsang's method.
     fn gamma(&mut self, shape: f64) -> f64 {
@@ -337,16 +343,21 @@ pub fn compare(a: &Series, b: &Series, label_a: &str, label_b: &str) -> Comparis
 pub fn against_base(cells: &[Cell]) -> Vec<Comparison> {
     const PAIRS: [(&str, &str); 4] =
         [("base", "+interf"), ("+interf", "+interf+col"), ("+interf+col", "+interf+col+hypcol"), ("base", "+col")];
-    let all: Vec<Series> = cells.iter().filter(|c| c.damage.is_empty()).flat_map(series).collect();
+    let whole: Vec<&Cell> = cells.iter().filter(|c| c.damage.is_empty()).collect();
     let mut out = Vec::new();
-    for x in &all {
+    // Two cells' samples at a time, so that memory does not hold a copy of every cell's.
+    for x in &whole {
         for (from, to) in PAIRS {
-            if x.configuration != from {
+            if configuration_name(x) != from {
                 continue;
             }
-            let found = all.iter().find(|y| y.hypervisor == x.hypervisor && y.configuration == to && x.same_kind(y));
-            if let Some(y) = found {
-                out.push(compare(x, y, &format!("{} {from}", x.hypervisor), &format!("{} {to}", y.hypervisor)));
+            let found = whole.iter().find(|y| y.experiment == x.experiment && y.hypervisor == x.hypervisor && configuration_name(y) == to);
+            let Some(y) = found else { continue };
+            let (sx, sy) = (series(x), series(y));
+            for a in &sx {
+                if let Some(b) = sy.iter().find(|b| a.same_kind(b)) {
+                    out.push(compare(a, b, &format!("{} {from}", x.hypervisor), &format!("{} {to}", y.hypervisor)));
+                }
             }
         }
     }

@@ -121,7 +121,7 @@ fn row_like(line: &[u8]) -> bool {
 
 /// The start of a file that holds no table, escaped, for the error: a binary file or garbage is
 /// shown for what it is.
-fn file_start(bytes: &[u8]) -> String {
+pub fn file_start(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(48)];
     let more = if bytes.len() > head.len() { "..." } else { "" };
     format!("the file starts with \"{}{more}\"", text(head))
@@ -129,7 +129,7 @@ fn file_start(bytes: &[u8]) -> String {
 
 /// The line starting at `pos` (without its LF) and where the next one starts.
 fn line_at(bytes: &[u8], pos: usize) -> (&[u8], usize) {
-    match bytes[pos..].iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', &bytes[pos..]) {
         Some(n) => (&bytes[pos..pos + n], pos + n + 1),
         None => (&bytes[pos..], bytes.len()),
     }
@@ -145,7 +145,7 @@ enum Row {
     Other,
 }
 
-const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
 
 /// Reads the line starting at `start` as a row of integers into `out`, finding its end on the way.
 /// This is where the time goes: a `%20d` row is mostly padding, skipped 8 bytes at a time.
@@ -154,8 +154,11 @@ fn read_row(bytes: &[u8], start: usize, out: &mut [u64]) -> Row {
     let mut n = 0;
     let mut width = 0;
     loop {
+        // Eight bytes at a time; the first that is not a space is found by its bit position.
         while let Some(w) = bytes.get(i..i + 8) {
-            if u64::from_ne_bytes(w.try_into().expect("8 bytes")) != SPACES {
+            let diff = u64::from_le_bytes(w.try_into().expect("8 bytes")) ^ SPACES;
+            if diff != 0 {
+                i += (diff.trailing_zeros() / 8) as usize;
                 break;
             }
             i += 8;

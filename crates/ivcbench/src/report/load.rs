@@ -20,6 +20,9 @@ pub struct LoadOptions {
     /// The user says the artifact's tables were measured on hardware (`--origin hardware`); they
     /// record nothing themselves, so without it their provenance is unknown.
     pub hardware_tables: bool,
+    /// Keep the samples in the order they were taken (for `--raw` exports); otherwise the loader
+    /// sorts them on its threads, which every statistic, comparison and figure needs anyway.
+    pub keep_order: bool,
 }
 
 /// Cells found, and files that are not captures (with the reason), for warnings.
@@ -69,7 +72,10 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((exp, hyp, suffix, path)) = files.get(i) else { break };
-                let cell = load_file(*exp, hyp, *suffix, path, opts);
+                let mut cell = load_file(*exp, hyp, *suffix, path, opts);
+                if let (Ok(c), false) = (&mut cell, opts.keep_order) {
+                    sort_samples(c);
+                }
                 results.lock().expect("no reader panicked").push((i, cell));
             });
         }
@@ -80,6 +86,19 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded> {
         loaded.cells.push(cell?);
     }
     Ok(loaded)
+}
+
+/// Sorts every sample set of a cell (ascending ticks).
+fn sort_samples(cell: &mut Cell) {
+    match &mut cell.data {
+        CellData::Notif(d) => {
+            d.latency.sort_unstable();
+            if let Some(o) = &mut d.oneway {
+                o.sort_unstable();
+            }
+        }
+        CellData::Transfer(ts) => ts.iter_mut().for_each(|t| t.ticks.sort_unstable()),
+    }
 }
 
 /// One capture file, whichever format it is in.
@@ -144,17 +163,10 @@ fn console_text(bytes: &[u8]) -> TextLines {
     t
 }
 
-/// Whether a file holds ivcbench records. Looks only at `@`s, which the artifact's tables never
-/// have: a byte-by-byte window compare cost as much as parsing the tables.
+/// Whether a file holds ivcbench records (a SIMD substring search: this reads every byte of
+/// the artifact's large tables).
 fn contains_tag(bytes: &[u8]) -> bool {
-    let mut rest = bytes;
-    while let Some(i) = rest.iter().position(|&b| b == b'@') {
-        if rest[i..].starts_with(TAG.as_bytes()) {
-            return true;
-        }
-        rest = &rest[i + 1..];
-    }
-    false
+    memchr::memmem::find(bytes, TAG.as_bytes()).is_some()
 }
 
 /// An artifact table, strictly (the first problem is an error naming file and line) or leniently.

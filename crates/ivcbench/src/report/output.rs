@@ -60,22 +60,28 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     if want(Format::Csv) {
         put("report.csv", &export::to_csv(&rows))?;
     }
-    let comparisons = super::compare::against_base(cells);
+    // The comparisons (bootstrap, rank tests) on one core while the figures are drawn and
+    // rendered on the other.
+    let drawn = want(Format::Svg) || want(Format::Png) || want(Format::Html);
+    let (comparisons, figures) = std::thread::scope(|s| -> Result<_> {
+        let comparing = s.spawn(|| super::compare::against_base(cells));
+        let figures = if drawn { figures(cells) } else { Vec::new() };
+        for (name, _, svg) in &figures {
+            if want(Format::Svg) {
+                put(&format!("{name}.svg"), svg)?;
+            }
+            if want(Format::Png) {
+                super::plot::svg_to_png(svg, &opts.out.join(format!("{name}.png")), 2.0)?;
+            }
+        }
+        Ok((comparing.join().map_err(|_| anyhow::anyhow!("the comparisons panicked"))?, figures))
+    })?;
     if want(Format::Json) {
         put("report.json", &export::to_json(&rows, cells, &comparisons, opts.raw))?;
     }
     let md = export::to_markdown(&rows, cells, &comparisons);
     if want(Format::Md) {
         put("report.md", &md)?;
-    }
-    let figures = figures(cells);
-    for (name, _, svg) in &figures {
-        if want(Format::Svg) {
-            put(&format!("{name}.svg"), svg)?;
-        }
-        if want(Format::Png) {
-            super::plot::svg_to_png(svg, &opts.out.join(format!("{name}.png")), 2.0)?;
-        }
     }
     if want(Format::Html) {
         let figs: Vec<(String, String)> = figures.into_iter().map(|(_, title, svg)| (title, svg)).collect();

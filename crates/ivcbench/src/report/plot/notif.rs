@@ -18,7 +18,7 @@ fn distributions(cells: &[&Cell]) -> BTreeMap<(String, Suffix), Vec<f64>> {
         }
     }
     for v in m.values_mut() {
-        v.sort_by(f64::total_cmp);
+        crate::report::stats::sort(v);
     }
     m
 }

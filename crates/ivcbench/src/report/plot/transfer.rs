@@ -155,7 +155,7 @@ fn panel_series(s: &mut Svg, m: &BTreeMap<u64, Vec<f64>>, xs: &Scale, ys: &Scale
     let mut pts = vec![];
     for (b, v) in m {
         let mut v = v.clone();
-        v.sort_by(f64::total_cmp);
+        crate::report::stats::sort(&mut v);
         pts.push((xs.px(*b as f64), ys.px(rank(&v, 0.5)), ys.px(v[0]), ys.px(v[v.len() - 1])));
     }
     let band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).chain(pts.iter().rev().map(|p| (p.0, p.2))).collect();
