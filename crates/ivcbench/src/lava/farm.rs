@@ -235,6 +235,7 @@ pub fn collect(server: &Server, o: &CollectOptions) -> Result<Vec<Collected>> {
     let t0 = Instant::now();
     let mut last: Vec<String> = vec![String::new(); jobs.len()];
     let mut details: Vec<Option<serde_json::Value>> = vec![None; jobs.len()];
+    let mut last_progress = Instant::now();
     loop {
         let mut finished = 0;
         for (i, j) in jobs.iter().enumerate() {
@@ -267,7 +268,10 @@ pub fn collect(server: &Server, o: &CollectOptions) -> Result<Vec<Collected>> {
             eprintln!("ivcbench: gave up waiting after {} s: {} of {} job(s) finished", t0.elapsed().as_secs(), finished, jobs.len());
             break;
         }
-        eprintln!("ivcbench: {:>5} s  {finished} of {} job(s) finished", t0.elapsed().as_secs(), jobs.len());
+        if last_progress.elapsed() >= Duration::from_secs(30) {
+            eprintln!("ivcbench: {:>5} s  {finished} of {} job(s) finished", t0.elapsed().as_secs(), jobs.len());
+            last_progress = Instant::now();
+        }
         std::thread::sleep(o.poll);
     }
     let mut out = Vec::new();
@@ -286,17 +290,25 @@ fn collect_one(server: &Server, o: &CollectOptions, job: Submitted, d: &serde_js
         if d["state"] != "Finished" {
             bail!("LAVA job {} did not finish in time ({})", c.job.job_id, c.status);
         }
-        if d["health"] != "Complete" {
-            let why = d["failure_comment"].as_str().filter(|s| !s.is_empty()).unwrap_or("LAVA gave no reason");
-            bail!("LAVA job {} ended {}: {why}", c.job.job_id, d["health"].as_str().unwrap_or("?"));
-        }
         let id = c.job.job_id;
         let dir = o.jobs.join("logs");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        // The log reaches the disk before anything reads it.
+        // The log reaches the disk before anything reads it (a failed job's too: it says why).
         let log = dir.join(format!("{id}.yaml"));
-        let bytes = server.get_bytes(&format!("jobs/{id}/logs/"))?;
-        std::fs::write(&log, &bytes).with_context(|| format!("writing {}", log.display()))?;
+        let bytes = server.get_bytes(&format!("jobs/{id}/logs/"));
+        if let Ok(b) = &bytes {
+            std::fs::write(&log, b).with_context(|| format!("writing {}", log.display()))?;
+        }
+        if d["health"] != "Complete" {
+            let why = d["failure_comment"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .or_else(|| bytes.as_ref().ok().and_then(|b| super::job_error(b)))
+                .unwrap_or_else(|| "LAVA gave no reason".into());
+            bail!("LAVA job {id} ended {}: {why} (log: {})", d["health"].as_str().unwrap_or("?"), log.display());
+        }
+        let bytes = bytes?;
         let tests = server.tests(id)?;
         std::fs::write(dir.join(format!("{id}.results.json")), serde_json::to_string_pretty(&tests)? + "\n")?;
         let device_type = match server.get_json(&format!("devices/{}/", c.device)) {
