@@ -20,22 +20,41 @@ pub struct Server {
 }
 
 /// One identity of lavacli's configuration file.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Identity {
     uri: String,
     token: Option<String>,
 }
 
-fn lavacli_identity(name: &str) -> Option<(PathBuf, Result<Identity>)> {
+/// lavacli's configuration file: `$XDG_CONFIG_HOME/lavacli.yaml`, else `~/.config/lavacli.yaml`.
+fn lavacli_config() -> Option<PathBuf> {
     let dir = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    let path = dir.join("lavacli.yaml");
-    let text = std::fs::read(&path).ok()?;
-    let parsed = serde_yaml_ng::from_slice::<std::collections::BTreeMap<String, Identity>>(&text)
+    Some(dir.join("lavacli.yaml"))
+}
+
+/// Identity `name` of lavacli's configuration `text` (read from `path`).
+fn identity(path: &Path, text: &[u8], name: &str) -> Result<Identity> {
+    serde_yaml_ng::from_slice::<std::collections::BTreeMap<String, Identity>>(text)
         .map_err(|e| anyhow!("{}: not a lavacli configuration: {e}", path.display()))
-        .and_then(|mut ids| ids.remove(name).ok_or_else(|| anyhow!("{}: no identity `{name}`", path.display())));
-    Some((path, parsed))
+        .and_then(|mut ids| ids.remove(name).ok_or_else(|| anyhow!("{}: no identity `{name}`", path.display())))
+}
+
+fn lavacli_identity(name: &str) -> Option<(PathBuf, Result<Identity>)> {
+    let path = lavacli_config()?;
+    let text = std::fs::read(&path).ok()?;
+    let id = identity(&path, &text, name);
+    Some((path, id))
+}
+
+/// The API's base from what users give: lavacli's `uri` ends in `/RPC2`.
+fn base_url(url: &str) -> Result<String> {
+    let url = url.trim_end_matches('/').trim_end_matches("/RPC2").trim_end_matches('/').to_string();
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        bail!("--url {url}: give the server's http:// or https:// address");
+    }
+    Ok(url)
 }
 
 impl Server {
@@ -53,10 +72,7 @@ impl Server {
             }
         }
         let Some(url) = url else { bail!("no LAVA server: pass --url (or set LAVA_URL, or a lavacli identity in ~/.config/lavacli.yaml)") };
-        let url = url.trim_end_matches('/').trim_end_matches("/RPC2").trim_end_matches('/').to_string();
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            bail!("--url {url}: give the server's http:// or https:// address");
-        }
+        let url = base_url(&url)?;
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
         Ok(Server { url, token, agent })
     }
@@ -358,4 +374,22 @@ pub fn table(rows: &[Collected]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_and_token_as_lavacli_keeps_them() {
+        let text =
+            b"default:\n  uri: https://lava.lab.example/RPC2\n  username: me\n  token: abc\nlocal:\n  uri: http://127.0.0.1:18080/RPC2/\n";
+        let p = Path::new("lavacli.yaml");
+        let id = identity(p, text, "default").unwrap();
+        assert_eq!((base_url(&id.uri).unwrap().as_str(), id.token.as_deref()), ("https://lava.lab.example", Some("abc")));
+        let id = identity(p, text, "local").unwrap();
+        assert_eq!((base_url(&id.uri).unwrap().as_str(), id.token), ("http://127.0.0.1:18080", None));
+        assert!(identity(p, text, "other").unwrap_err().to_string().contains("no identity `other`"));
+        assert!(base_url("lava.lab.example").is_err());
+    }
 }
