@@ -221,6 +221,17 @@ fn log_entries(log: &[u8]) -> Result<Vec<LogEntry>> {
     }
 }
 
+/// Why a job failed, as its log's last `job` result says (`error_type: error_msg`).
+pub(crate) fn job_error(log: &[u8]) -> Option<String> {
+    let entries = log_entries(log).ok()?;
+    let r = entries.iter().rev().find(|e| e.lvl == "results" && e.msg["case"] == "job" && e.msg["result"] == "fail")?;
+    let msg = r.msg["error_msg"].as_str()?;
+    Some(match r.msg["error_type"].as_str() {
+        Some(t) => format!("{t} error: {msg}"),
+        None => msg.to_string(),
+    })
+}
+
 fn text(msg: &serde_yaml_ng::Value) -> Option<String> {
     match msg {
         serde_yaml_ng::Value::String(s) => Some(s.clone()),
@@ -400,6 +411,16 @@ mod tests {
 "#;
         assert_eq!(console_from_log(log).unwrap(), b"U-Boot 2023.01\r\n42\r\n");
         assert!(console_from_log(b"not: [a list").is_err());
+    }
+
+    #[test]
+    fn a_failed_jobs_reason_comes_from_its_last_job_result() {
+        // As LAVA 2023.01 logged a boot that never saw its prompt, here.
+        let log = br#"- {"dt": "2026-11-26T03:25:16.7", "lvl": "results", "msg": {"case": "auto-login-action", "definition": "lava", "result": "fail"}}
+- {"dt": "2026-11-26T03:25:22.9", "lvl": "results", "msg": {"case": "job", "definition": "lava", "error_msg": "auto-login-action timed out after 120 seconds", "error_type": "Job", "result": "fail"}}
+"#;
+        assert_eq!(job_error(log).as_deref(), Some("Job error: auto-login-action timed out after 120 seconds"));
+        assert_eq!(job_error(br#"- {"dt": "x", "lvl": "results", "msg": {"case": "job", "definition": "lava", "result": "pass"}}"#), None);
     }
 
     #[test]

@@ -20,22 +20,41 @@ pub struct Server {
 }
 
 /// One identity of lavacli's configuration file.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Identity {
     uri: String,
     token: Option<String>,
 }
 
-fn lavacli_identity(name: &str) -> Option<(PathBuf, Result<Identity>)> {
+/// lavacli's configuration file: `$XDG_CONFIG_HOME/lavacli.yaml`, else `~/.config/lavacli.yaml`.
+fn lavacli_config() -> Option<PathBuf> {
     let dir = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    let path = dir.join("lavacli.yaml");
-    let text = std::fs::read(&path).ok()?;
-    let parsed = serde_yaml_ng::from_slice::<std::collections::BTreeMap<String, Identity>>(&text)
+    Some(dir.join("lavacli.yaml"))
+}
+
+/// Identity `name` of lavacli's configuration `text` (read from `path`).
+fn identity(path: &Path, text: &[u8], name: &str) -> Result<Identity> {
+    serde_yaml_ng::from_slice::<std::collections::BTreeMap<String, Identity>>(text)
         .map_err(|e| anyhow!("{}: not a lavacli configuration: {e}", path.display()))
-        .and_then(|mut ids| ids.remove(name).ok_or_else(|| anyhow!("{}: no identity `{name}`", path.display())));
-    Some((path, parsed))
+        .and_then(|mut ids| ids.remove(name).ok_or_else(|| anyhow!("{}: no identity `{name}`", path.display())))
+}
+
+fn lavacli_identity(name: &str) -> Option<(PathBuf, Result<Identity>)> {
+    let path = lavacli_config()?;
+    let text = std::fs::read(&path).ok()?;
+    let id = identity(&path, &text, name);
+    Some((path, id))
+}
+
+/// The API's base from what users give: lavacli's `uri` ends in `/RPC2`.
+fn base_url(url: &str) -> Result<String> {
+    let url = url.trim_end_matches('/').trim_end_matches("/RPC2").trim_end_matches('/').to_string();
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        bail!("--url {url}: give the server's http:// or https:// address");
+    }
+    Ok(url)
 }
 
 impl Server {
@@ -53,10 +72,7 @@ impl Server {
             }
         }
         let Some(url) = url else { bail!("no LAVA server: pass --url (or set LAVA_URL, or a lavacli identity in ~/.config/lavacli.yaml)") };
-        let url = url.trim_end_matches('/').trim_end_matches("/RPC2").trim_end_matches('/').to_string();
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            bail!("--url {url}: give the server's http:// or https:// address");
-        }
+        let url = base_url(&url)?;
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
         Ok(Server { url, token, agent })
     }
@@ -235,6 +251,7 @@ pub fn collect(server: &Server, o: &CollectOptions) -> Result<Vec<Collected>> {
     let t0 = Instant::now();
     let mut last: Vec<String> = vec![String::new(); jobs.len()];
     let mut details: Vec<Option<serde_json::Value>> = vec![None; jobs.len()];
+    let mut last_progress = Instant::now();
     loop {
         let mut finished = 0;
         for (i, j) in jobs.iter().enumerate() {
@@ -267,7 +284,10 @@ pub fn collect(server: &Server, o: &CollectOptions) -> Result<Vec<Collected>> {
             eprintln!("ivcbench: gave up waiting after {} s: {} of {} job(s) finished", t0.elapsed().as_secs(), finished, jobs.len());
             break;
         }
-        eprintln!("ivcbench: {:>5} s  {finished} of {} job(s) finished", t0.elapsed().as_secs(), jobs.len());
+        if last_progress.elapsed() >= Duration::from_secs(30) {
+            eprintln!("ivcbench: {:>5} s  {finished} of {} job(s) finished", t0.elapsed().as_secs(), jobs.len());
+            last_progress = Instant::now();
+        }
         std::thread::sleep(o.poll);
     }
     let mut out = Vec::new();
@@ -286,17 +306,25 @@ fn collect_one(server: &Server, o: &CollectOptions, job: Submitted, d: &serde_js
         if d["state"] != "Finished" {
             bail!("LAVA job {} did not finish in time ({})", c.job.job_id, c.status);
         }
-        if d["health"] != "Complete" {
-            let why = d["failure_comment"].as_str().filter(|s| !s.is_empty()).unwrap_or("LAVA gave no reason");
-            bail!("LAVA job {} ended {}: {why}", c.job.job_id, d["health"].as_str().unwrap_or("?"));
-        }
         let id = c.job.job_id;
         let dir = o.jobs.join("logs");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        // The log reaches the disk before anything reads it.
+        // The log reaches the disk before anything reads it (a failed job's too: it says why).
         let log = dir.join(format!("{id}.yaml"));
-        let bytes = server.get_bytes(&format!("jobs/{id}/logs/"))?;
-        std::fs::write(&log, &bytes).with_context(|| format!("writing {}", log.display()))?;
+        let bytes = server.get_bytes(&format!("jobs/{id}/logs/"));
+        if let Ok(b) = &bytes {
+            std::fs::write(&log, b).with_context(|| format!("writing {}", log.display()))?;
+        }
+        if d["health"] != "Complete" {
+            let why = d["failure_comment"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .or_else(|| bytes.as_ref().ok().and_then(|b| super::job_error(b)))
+                .unwrap_or_else(|| "LAVA gave no reason".into());
+            bail!("LAVA job {id} ended {}: {why} (log: {})", d["health"].as_str().unwrap_or("?"), log.display());
+        }
+        let bytes = bytes?;
         let tests = server.tests(id)?;
         std::fs::write(dir.join(format!("{id}.results.json")), serde_json::to_string_pretty(&tests)? + "\n")?;
         let device_type = match server.get_json(&format!("devices/{}/", c.device)) {
@@ -346,4 +374,22 @@ pub fn table(rows: &[Collected]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_and_token_as_lavacli_keeps_them() {
+        let text =
+            b"default:\n  uri: https://lava.lab.example/RPC2\n  username: me\n  token: abc\nlocal:\n  uri: http://127.0.0.1:18080/RPC2/\n";
+        let p = Path::new("lavacli.yaml");
+        let id = identity(p, text, "default").unwrap();
+        assert_eq!((base_url(&id.uri).unwrap().as_str(), id.token.as_deref()), ("https://lava.lab.example", Some("abc")));
+        let id = identity(p, text, "local").unwrap();
+        assert_eq!((base_url(&id.uri).unwrap().as_str(), id.token), ("http://127.0.0.1:18080", None));
+        assert!(identity(p, text, "other").unwrap_err().to_string().contains("no identity `other`"));
+        assert!(base_url("lava.lab.example").is_err());
+    }
 }
