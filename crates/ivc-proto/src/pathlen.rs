@@ -157,7 +157,9 @@ pub fn decode(text: &str) -> Result<PathLengths, (usize, &'static str)> {
         let n = i + 1;
         let f: Vec<&str> = line.split_ascii_whitespace().collect();
         match f.as_slice() {
-            [] => {}
+            // Blank lines, and the plugin's diagnostic listing of a traced window (`T <vcpu> <el>
+            // <address>`), carry no figures.
+            [] | ["T", ..] => {}
             ["N", index, tx, rx] => {
                 let index = index.parse().map_err(|_| (n, "bad sample index"))?;
                 if index != out.samples.len() as u64 {

@@ -50,7 +50,14 @@ pub fn qemu_args(plugin: &Path, out: &Path) -> Result<[String; 2]> {
     if p.contains(',') || o.contains(',') {
         bail!("--pathlen: QEMU cannot take a path with a comma ({p}, {o})");
     }
-    Ok(["-plugin".into(), format!("file={p},out={o}")])
+    // A diagnostic: IVCBENCH_PATHLEN_TRACE=<window> makes the plugin list that window's
+    // instructions (vCPU, EL, address) in the file, to read the path against the code.
+    let trace = match std::env::var("IVCBENCH_PATHLEN_TRACE") {
+        Ok(n) if n.parse::<u64>().is_ok() => format!(",trace={n}"),
+        Ok(n) => bail!("IVCBENCH_PATHLEN_TRACE={n}: give a window number"),
+        Err(_) => String::new(),
+    };
+    Ok(["-plugin".into(), format!("file={p},out={o}{trace}")])
 }
 
 /// Reads a path-length file.
