@@ -200,8 +200,9 @@ impl State {
             }
             Mark::TxEnd => {
                 let begin = self.begin.get(vcpu as usize).copied().unwrap_or(now);
+                let label = self.label(vcpu);
                 if let Some(p) = self.pending.as_mut().filter(|p| p.tx.is_none()) {
-                    p.tx = Some((vcpu, since(&begin)));
+                    p.tx = Some((label, since(&begin)));
                 }
             }
             Mark::IrqEntry => {
@@ -214,9 +215,10 @@ impl State {
                 let begin = self.begin.get(vcpu as usize).copied().unwrap_or(now);
                 let irq = self.irq_entry.get(vcpu as usize).copied().unwrap_or(begin);
                 let (b, i) = (since(&begin), since(&irq));
+                let label = self.label(vcpu);
                 if let Some(p) = self.pending.as_mut().filter(|p| p.rx.is_none()) {
                     // EL0/EL1 from the guest's IRQ vector, EL2/EL3 from tx's doorbell.
-                    p.rx = Some((vcpu, [i[0], i[1], b[2], b[3]]));
+                    p.rx = Some((label, [i[0], i[1], b[2], b[3]]));
                 }
                 if self.pending.as_ref().is_some_and(|p| p.tx.is_some() && p.rx.is_some()) {
                     self.flush_pending();
@@ -227,7 +229,7 @@ impl State {
                 if let Some((v, then)) = self.cal_open.take().filter(|(v, _)| *v == vcpu) {
                     let name = CALIBRATIONS.get(self.cal_done).copied().unwrap_or("extra");
                     self.cal_done += 1;
-                    let c = Calibration { name: name.into(), cpu: v, counts: since(&then) };
+                    let c = Calibration { name: name.into(), cpu: self.label(v), counts: since(&then) };
                     self.write(&pathlen::calibration_line(&c));
                 }
             }
@@ -257,6 +259,18 @@ impl State {
     /// The exception level of the vCPU translating now (PSTATE.EL, bits 3:2).
     fn current_el(&mut self) -> Option<usize> {
         self.read(self.cpsr).map(|v| ((v >> 2) & 3) as usize)
+    }
+
+    /// The number a vCPU is reported under: its key's rank among the keys seen (TPIDR_EL1 keys
+    /// first, then TPIDR_EL2's by value), so that it does not depend on which core happened to
+    /// run first. ivc-rt's keys are core + 1, so a core's number is its own; Xen's TPIDR_EL2 is
+    /// its per-CPU offset, 0 on the boot CPU (which the TPIDR_EL1 fallback then names, as the
+    /// lowest) and growing with the CPUs it brings up.
+    fn label(&self, vcpu: c_uint) -> u32 {
+        match self.keys.get(vcpu as usize) {
+            Some(k) => self.keys.iter().filter(|x| *x < k).count() as u32,
+            None => vcpu,
+        }
     }
 
     /// Which vCPU runs now. QEMU 10.0's plugin callbacks are given the index of the vCPU that
