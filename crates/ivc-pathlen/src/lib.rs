@@ -205,7 +205,9 @@ impl State {
                     p.tx = Some((label, since(&begin)));
                 }
             }
-            Mark::IrqEntry => {
+            // Both open rx's EL1 window: the later one counts (a transfer chunk taken in the
+            // interrupt handler is counted from RxStart).
+            Mark::IrqEntry | Mark::RxStart => {
                 if self.irq_entry.len() <= vcpu as usize {
                     self.irq_entry.resize(vcpu as usize + 1, [0; 4]);
                 }

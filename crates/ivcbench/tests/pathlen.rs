@@ -151,3 +151,43 @@ fn pathlen_is_refused_where_it_cannot_count() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("it is for --target qemu"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn baremetal_transfer_path_lengths_per_chunk() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "--experiment",
+        "transfer",
+        "--samples",
+        "2",
+        "--warmups",
+        "1",
+        "--total",
+        "64K",
+        "--buffers",
+        "4K,32K",
+        "--gap",
+        "100us",
+        "--pathlen",
+    ];
+    let c = run_ok("baremetal", d.path(), &args);
+    let file = sidecar(&d.path().join("transfer/baremetal"));
+    let tables = ivcbench::pathlen::transfer_tables(&file, &load(&file).unwrap(), tx(&c)).unwrap();
+    let groups: Vec<(&str, u64)> = tables.iter().map(|(m, b, _)| (m.as_str(), *b)).collect();
+    assert_eq!(groups, [("polling", 4096), ("polling", 32768), ("interrupt", 4096), ("interrupt", 32768)]);
+    for (mode, buf, t) in &tables {
+        // 2 recorded samples of 64K in chunks of `buf`, every chunk the same work.
+        assert_eq!(t.samples, 2 * (64 << 10) / *buf as usize, "{mode} {buf}");
+        for side in &t.el {
+            assert_eq!(side[0].as_ref().unwrap().off_median, 0, "{mode} {buf}");
+            assert_eq!(side[1].as_ref().unwrap().median, 0, "{mode} {buf}");
+        }
+    }
+    // Writing and checking a chunk is most of it: 8 times the buffer, 7 to 9 times the work.
+    for pair in tables.chunks(2) {
+        for side in 0..2 {
+            let (small, big) = (pair[0].2.el[side][0].as_ref().unwrap().median, pair[1].2.el[side][0].as_ref().unwrap().median);
+            assert!(big > 7 * small && big < 9 * small, "{small} {big}");
+        }
+    }
+}
