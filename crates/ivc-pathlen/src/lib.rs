@@ -182,7 +182,8 @@ impl State {
         }
         if self.tracing {
             self.tracing = false;
-            let lines: String = std::mem::take(&mut self.trace).iter().map(|(v, el, a)| format!("T {v} {el} {a:#x}\n")).collect();
+            let trace = std::mem::take(&mut self.trace);
+            let lines: String = trace.iter().map(|(v, el, a)| format!("T {} {el} {a:#x}\n", self.label(*v))).collect();
             self.write(&lines);
         }
     }
