@@ -19,6 +19,10 @@
 //!   hypervisor runs there for the doorbell (taking the physical interrupt, injecting the virtual
 //!   one, waking and scheduling rx's vCPU). rx's EL1 work before the interrupt arrives (rx dirtying
 //!   its L1D) is not counted; neither is anything the hypervisor does on other cores.
+//! - transfer, one window per chunk: tx from [`Mark::Begin`] (before writing the chunk) to
+//!   [`Mark::TxEnd`] (the chunk handed over: flag raised or doorbell rung); rx, EL1 from
+//!   [`Mark::RxStart`] (rx found the chunk) to [`Mark::RxAck`] (verified and acknowledged), EL2
+//!   as for notif;
 //! - calibrations: [`Mark::CalBegin`] to [`Mark::CalEnd`] on one vCPU, every EL, in the order of
 //!   [`CALIBRATIONS`].
 
@@ -41,10 +45,12 @@ pub enum Mark {
     CalBegin = 0x74,
     /// Closes it.
     CalEnd = 0x75,
+    /// rx found a transfer chunk (polled or from the doorbell) and starts reading it.
+    RxStart = 0x76,
 }
 
 impl Mark {
-    pub const ALL: [Mark; 6] = [Mark::Begin, Mark::TxEnd, Mark::RxAck, Mark::IrqEntry, Mark::CalBegin, Mark::CalEnd];
+    pub const ALL: [Mark; 7] = [Mark::Begin, Mark::TxEnd, Mark::RxAck, Mark::IrqEntry, Mark::CalBegin, Mark::CalEnd, Mark::RxStart];
 
     /// The A64 encoding of `hint #imm` (HINT: 0xd503201f with CRm:op2 = imm at bit 5).
     pub const fn encoding(self) -> u32 {
@@ -157,7 +163,9 @@ pub fn decode(text: &str) -> Result<PathLengths, (usize, &'static str)> {
         let n = i + 1;
         let f: Vec<&str> = line.split_ascii_whitespace().collect();
         match f.as_slice() {
-            [] => {}
+            // Blank lines, and the plugin's diagnostic listing of a traced window (`T <vcpu> <el>
+            // <address>`), carry no figures.
+            [] | ["T", ..] => {}
             ["N", index, tx, rx] => {
                 let index = index.parse().map_err(|_| (n, "bad sample index"))?;
                 if index != out.samples.len() as u64 {

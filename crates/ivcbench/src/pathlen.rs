@@ -50,7 +50,14 @@ pub fn qemu_args(plugin: &Path, out: &Path) -> Result<[String; 2]> {
     if p.contains(',') || o.contains(',') {
         bail!("--pathlen: QEMU cannot take a path with a comma ({p}, {o})");
     }
-    Ok(["-plugin".into(), format!("file={p},out={o}")])
+    // A diagnostic: IVCBENCH_PATHLEN_TRACE=<window> makes the plugin list that window's
+    // instructions (vCPU, EL, address) in the file, to read the path against the code.
+    let trace = match std::env::var("IVCBENCH_PATHLEN_TRACE") {
+        Ok(n) if n.parse::<u64>().is_ok() => format!(",trace={n}"),
+        Ok(n) => bail!("IVCBENCH_PATHLEN_TRACE={n}: give a window number"),
+        Err(_) => String::new(),
+    };
+    Ok(["-plugin".into(), format!("file={p},out={o}{trace}")])
 }
 
 /// Reads a path-length file.
@@ -97,7 +104,12 @@ pub struct Table {
 
 /// The recorded samples' path lengths (warm-ups dropped: the first `warmups` windows).
 pub fn table(p: &PathLengths, warmups: usize) -> Table {
-    let rec: Vec<_> = p.samples.iter().skip(warmups).collect();
+    table_of(&p.samples[warmups.min(p.samples.len())..], &p.calibrations)
+}
+
+/// The path lengths of `windows`.
+fn table_of(windows: &[ivc_proto::pathlen::Sample], calibrations: &[ivc_proto::pathlen::Calibration]) -> Table {
+    let rec: Vec<_> = windows.iter().collect();
     let side = |s: &ivc_proto::pathlen::Sample, i: usize| if i == 0 { s.tx } else { s.rx };
     let cpus = |i: usize| {
         let mut c: Vec<u32> = rec.iter().filter_map(|s| side(s, i).map(|x| x.0)).collect();
@@ -114,7 +126,7 @@ pub fn table(p: &PathLengths, warmups: usize) -> Table {
         rx_cpus: cpus(1),
         el: [[el(0, 1), el(0, 2)], [el(1, 1), el(1, 2)]],
         other,
-        calibrations: p.calibrations.iter().map(|c| (c.name.clone(), c.cpu, c.counts.iter().sum())).collect(),
+        calibrations: calibrations.iter().map(|c| (c.name.clone(), c.cpu, c.counts.iter().sum())).collect(),
     }
 }
 
@@ -133,11 +145,61 @@ pub fn summary(capture: &Path, tx: &Run) -> Result<Option<String>> {
     if !file.exists() {
         return Ok(None);
     }
-    let t = table(&load(&file)?, tx.header.warmups as usize);
+    let p = load(&file)?;
+    if tx.header.experiment == "transfer" {
+        return transfer_summary(&file, &p, tx).map(Some);
+    }
+    let t = table(&p, tx.header.warmups as usize);
     if t.samples != tx.header.samples as usize {
         bail!("{}: {} recorded windows, but the capture has {} samples", file.display(), t.samples, tx.header.samples);
     }
     Ok(Some(format_table(&t)))
+}
+
+/// transfer: one window per chunk; per group (mode, buffer size), the chunks of the recorded
+/// samples. A lost sample ends its chunks early, so a group with one cannot be lined up.
+pub fn transfer_tables(file: &Path, p: &PathLengths, tx: &Run) -> Result<Vec<(String, u64, Table)>> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    let per = tx.header.warmups + tx.header.samples;
+    for g in &tx.groups {
+        let field = |k: &str| g.fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let (Some(mode), Some(buf), Some(total)) = (field("mode"), field("buf"), field("total")) else {
+            bail!("{}: a transfer group without mode, buf and total", file.display());
+        };
+        let (buf, total): (u64, u64) = (buf.parse()?, total.parse()?);
+        if !g.lost_at.is_empty() {
+            bail!(
+                "{}: {mode} {buf}: a lost sample ended its chunks early; the windows cannot be lined up with the samples",
+                file.display()
+            );
+        }
+        let chunks = (total / buf.max(1)) as usize;
+        let n = per as usize * chunks;
+        let Some(windows) = p.samples.get(at..at + n) else {
+            bail!("{}: {} windows, fewer than the capture's chunks", file.display(), p.samples.len());
+        };
+        out.push((mode.to_string(), buf, table_of(&windows[tx.header.warmups as usize * chunks..], &[])));
+        at += n;
+    }
+    if at != p.samples.len() {
+        bail!("{}: {} windows, but the capture's groups account for {at}", file.display(), p.samples.len());
+    }
+    Ok(out)
+}
+
+fn transfer_summary(file: &Path, p: &PathLengths, tx: &Run) -> Result<String> {
+    let mut s = String::new();
+    let _ = writeln!(s, "  path length (instructions per chunk handed over, counted by the TCG plugin on the emulated testbed; median):");
+    for (mode, buf, t) in transfer_tables(file, p, tx)? {
+        let m = |side: usize, el: usize| t.el[side][el].as_ref().map_or("-".to_string(), |x| x.median.to_string());
+        let _ = writeln!(s, "    {mode:<9} {buf:>8} B: tx EL1 {} EL2 {}  rx EL1 {} EL2 {}", m(0, 0), m(0, 1), m(1, 0), m(1, 1));
+    }
+    let c: Vec<String> = p.calibrations.iter().map(|c| format!("{} {}", c.name, c.counts.iter().sum::<u64>())).collect();
+    if !c.is_empty() {
+        let _ = writeln!(s, "    instrument (instructions): {}", c.join(", "));
+    }
+    Ok(s)
 }
 
 fn fmt_stat(s: &Option<Stat>) -> String {

@@ -102,14 +102,20 @@ fn hand_count_sgi_doorbell() -> u64 {
 }
 
 #[test]
-fn xen_path_lengths_split_by_exception_level() {
-    let d = tempfile::tempdir().unwrap();
-    let (p, text) = pathlen(d.path(), "xen", "notif", "30");
-    let t = table(&p, 10);
+fn xen_path_lengths_split_by_exception_level_and_repeat() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (first, text) = pathlen(a.path(), "xen", "notif", "30");
+    let (second, text2) = pathlen(b.path(), "xen", "notif", "30");
+    let (t, t2) = (table(&first, 10), table(&second, 10));
     // The guests' own instructions repeat exactly; Xen's (EL2) are there on both sides.
     for side in 0..2 {
         assert_eq!(t.el[side][0].as_ref().unwrap().off_median, 0, "{text}");
         assert!(t.el[side][1].as_ref().unwrap().median > 100, "Xen's work at EL2: {text}");
+        // Xen runs do not repeat bit for bit (the start key lands at a host-dependent moment
+        // against Xen's timers), but the typical path does, on both sides and at both ELs.
+        for el in 0..2 {
+            assert_eq!(t.el[side][el].as_ref().unwrap().median, t2.el[side][el].as_ref().unwrap().median, "{text}\n{text2}");
+        }
     }
     assert_eq!(t.other, 0, "{text}");
     assert_ne!(t.tx_cpus, t.rx_cpus, "{text}");
@@ -144,4 +150,44 @@ fn pathlen_is_refused_where_it_cannot_count() {
         "/dev/null",
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("it is for --target qemu"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn baremetal_transfer_path_lengths_per_chunk() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "--experiment",
+        "transfer",
+        "--samples",
+        "2",
+        "--warmups",
+        "1",
+        "--total",
+        "64K",
+        "--buffers",
+        "4K,32K",
+        "--gap",
+        "100us",
+        "--pathlen",
+    ];
+    let c = run_ok("baremetal", d.path(), &args);
+    let file = sidecar(&d.path().join("transfer/baremetal"));
+    let tables = ivcbench::pathlen::transfer_tables(&file, &load(&file).unwrap(), tx(&c)).unwrap();
+    let groups: Vec<(&str, u64)> = tables.iter().map(|(m, b, _)| (m.as_str(), *b)).collect();
+    assert_eq!(groups, [("polling", 4096), ("polling", 32768), ("interrupt", 4096), ("interrupt", 32768)]);
+    for (mode, buf, t) in &tables {
+        // 2 recorded samples of 64K in chunks of `buf`, every chunk the same work.
+        assert_eq!(t.samples, 2 * (64 << 10) / *buf as usize, "{mode} {buf}");
+        for side in &t.el {
+            assert_eq!(side[0].as_ref().unwrap().off_median, 0, "{mode} {buf}");
+            assert_eq!(side[1].as_ref().unwrap().median, 0, "{mode} {buf}");
+        }
+    }
+    // Writing and checking a chunk is most of it: 8 times the buffer, 7 to 9 times the work.
+    for pair in tables.chunks(2) {
+        for side in 0..2 {
+            let (small, big) = (pair[0].2.el[side][0].as_ref().unwrap().median, pair[1].2.el[side][0].as_ref().unwrap().median);
+            assert!(big > 7 * small && big < 9 * small, "{small} {big}");
+        }
+    }
 }

@@ -57,6 +57,11 @@ global_asm!(
     "    msr    vpidr_el2, x9",
     "    mrs    x9, mpidr_el1",
     "    msr    vmpidr_el2, x9",
+    // Core n (Aff0) + 1 in TPIDR_EL2, like the EL1 copy below: the path-length plugin tells cores
+    // apart by it (crate::probe).
+    "    and    x9, x9, #0xff",
+    "    add    x9, x9, #1",
+    "    msr    tpidr_el2, x9",
     "    mov    x9, #0x33ff",
     "    msr    cptr_el2, x9",
     // GICv3 system registers for EL1 (ICC_SRE_EL2.SRE|Enable), only where the core has a GICv3
@@ -78,6 +83,10 @@ global_asm!(
     // A core without a stack of its own parks here rather than overwrite another core's.
     "1:  mrs    x9, mpidr_el1",
     "    and    x9, x9, #0xff",
+    // Core n (Aff0) + 1 in TPIDR_EL1, which nothing else uses: the path-length plugin tells
+    // cores apart by it where no hypervisor owns TPIDR_EL2 (crate::probe).
+    "    add    x11, x9, #1",
+    "    msr    tpidr_el1, x11",
     "    cmp    x9, #{max_cores}",
     "    b.lo   3f",
     "2:  wfe",

@@ -29,6 +29,12 @@ pub fn rx_ack() {
     mark::<{ Mark::RxAck as u8 }>()
 }
 
+/// Opens rx's window for a transfer chunk (rx found it).
+#[inline(always)]
+pub fn rx_start() {
+    mark::<{ Mark::RxStart as u8 }>()
+}
+
 /// Opens a calibration window.
 #[inline(always)]
 pub fn cal_begin() {

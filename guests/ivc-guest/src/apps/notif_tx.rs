@@ -68,7 +68,7 @@ pub fn run(p: &Params) {
 
 /// The instrument's own cost, for the path-length plugin (ivc_proto::pathlen::CALIBRATIONS): an
 /// empty window (the probe), then one read of the measurement counter.
-fn calibrate() {
+pub fn calibrate() {
     probe::cal_begin();
     probe::cal_end();
     probe::cal_begin();

@@ -14,6 +14,7 @@ static SHARED: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Verifies and acknowledges chunk `seq`.
 fn take(shared: *mut u8, seq: u64) {
+    ivc_rt::probe::rx_start();
     let ctl = control(shared);
     let words = ((ctl.tx.len.load(Acquire) / 8) as usize).min(DATA_WORDS);
     // SAFETY: the data buffer follows the control block in the mapped shared region; tx does not
@@ -26,6 +27,7 @@ fn take(shared: *mut u8, seq: u64) {
         ctl.rx.bad.fetch_add(1, Relaxed);
     }
     ctl.rx.ack.store(seq, Release);
+    ivc_rt::probe::rx_ack();
 }
 
 /// Interrupt mode: the doorbell says chunk `tx.seq` is ready.

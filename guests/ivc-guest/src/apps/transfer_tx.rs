@@ -7,7 +7,7 @@ use crate::out;
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ivc_proto::layout::{pattern_word, ControlBlock, DATA_OFFSET, DATA_SIZE};
 use ivc_proto::params::{flag, Fault, Params, BUFFER_SIZES};
-use ivc_rt::{counter, cpu};
+use ivc_rt::{counter, cpu, probe};
 
 /// The two ways tx tells rx a chunk is ready.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,7 @@ pub fn run(p: &Params) {
     let data = unsafe { core::slice::from_raw_parts_mut(shared.add(DATA_OFFSET) as *mut u64, DATA_SIZE / 8) };
     wait_ready(ctl, p);
     let mut s = out::stream("tx", p, "ticks");
+    crate::apps::notif_tx::calibrate();
     let timeout = out::ticks(p.timeout_ns);
     let mut seq = 0u64;
     let mut gap = out::Gap::new(p);
@@ -110,6 +111,7 @@ fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64
     let t0 = counter::now();
     for c in 0..total / buf {
         *seq += 1;
+        probe::begin();
         for (w, slot) in data[..words].iter_mut().enumerate() {
             *slot = pattern_word(*seq, w as u64);
         }
@@ -122,6 +124,7 @@ fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64
             Mode::Polling => ctl.tx.flag.store(*seq, Release),
             Mode::Interrupt => Active::ring(),
         }
+        probe::tx_end();
         let sent = counter::now();
         while ctl.rx.ack.load(Acquire) != *seq {
             if counter::now().wrapping_sub(sent) > timeout {
