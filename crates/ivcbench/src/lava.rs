@@ -225,7 +225,7 @@ fn log_entries(log: &[u8]) -> Result<Vec<LogEntry>> {
 pub(crate) fn job_error(log: &[u8]) -> Option<String> {
     let entries = log_entries(log).ok()?;
     let r = entries.iter().rev().find(|e| e.lvl == "results" && e.msg["case"] == "job" && e.msg["result"] == "fail")?;
-    let msg = r.msg["error_msg"].as_str()?;
+    let msg = r.msg["error_msg"].as_str()?.trim();
     Some(match r.msg["error_type"].as_str() {
         Some(t) => format!("{t} error: {msg}"),
         None => msg.to_string(),
