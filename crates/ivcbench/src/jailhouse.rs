@@ -534,8 +534,11 @@ pub fn explain(spec: &RunSpec, capture: &Path, r: Result<()>) -> Result<()> {
         return Err(e);
     }
     let console = std::fs::read(rx_console_path(capture)).unwrap_or_default();
+    // uart0 is tx's alone: silence there says tx never spoke, not that nothing booted.
+    let silent = std::fs::metadata(capture).map(|m| m.len() == 0).unwrap_or(true);
+    let tx = if silent { "\ntx's console (uart0) stayed silent: the root cell booted, but tx never started or never spoke" } else { "" };
     match root_console_summary(&String::from_utf8_lossy(&console)) {
-        Some(s) => Err(anyhow!("{e:#}\n{s}")),
+        Some(s) => Err(anyhow!("{e:#}{tx}\n{s}")),
         None => Err(e.context(format!("the root console {} is empty", rx_console_path(capture).display()))),
     }
 }
@@ -556,10 +559,30 @@ pub fn root_console_summary(text: &str) -> Option<String> {
         Some(l) => s += &format!("the root cell's init got as far as: {}\n", l[l.find(MARK).unwrap_or(0) + MARK.len()..].trim()),
         None => s += "the root cell's init never started (the kernel did not get that far)\n",
     }
-    // From a few lines before the last step (what the driver and Jailhouse said), at most 30.
-    let from = last_step.map_or(0, |i| i.saturating_sub(8)).max(lines.len().saturating_sub(30));
+    // What Jailhouse or the kernel reported as a fault, wherever it is: a root cell stuck after
+    // it prints stall reports for ever, which would push it out of the last lines.
+    let fault = ["FATAL:", "Unhandled ", "Kernel panic", "Internal error", "Unable to handle"];
+    if let Some(l) = lines.iter().find(|l| fault.iter().any(|f| l.contains(f))) {
+        s += &format!("first fault reported: {}\n", l.trim());
+    }
+    // The lines right after the last step (what the driver and Jailhouse said about it), then the
+    // last lines printed.
     s += "root console (uart1):\n";
-    for l in &lines[from..] {
+    // A failed step's own output lies between its announcement and the failure line.
+    let from = match last_step {
+        Some(i) if lines[i].contains(FAILED) => lines[..i].iter().rposition(|l| l.contains(MARK)).unwrap_or(i),
+        Some(i) => i,
+        None => 0,
+    };
+    let window = (from + 16).min(lines.len());
+    let tail = lines.len().saturating_sub(8).max(window);
+    for l in &lines[from..window] {
+        s += &format!("  | {l}\n");
+    }
+    if tail > window {
+        s += "  | …\n";
+    }
+    for l in &lines[tail..] {
         s += &format!("  | {l}\n");
     }
     Some(s.trim_end().to_string())
@@ -830,5 +853,17 @@ mod tests {
         assert!(s.starts_with("the root cell's init got as far as: cells started\n"), "{s}");
         assert!(s.ends_with("  | Unhandled data read at 0x9000018"), "{s}");
         assert!(root_console_summary("\r\n\n").is_none());
+        // Found live: a root cell that faults in Jailhouse then prints RCU stall reports for ever;
+        // the fault right after the step must stay in view, not only the last lines.
+        let mut text = String::from("boot\nivcbench-jailhouse: jailhouse cell load ivc-rx /images/rx.bin -a 0x40080000\n");
+        text += "Cell \"ivc-rx\" can be loaded\nUnhandled data write at 0x74080000(1)\n\nFATAL: unhandled trap (exception class 0x24)\n";
+        for i in 0..200 {
+            text += &format!("[ {i}.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n");
+        }
+        let s = root_console_summary(&text).unwrap();
+        assert!(s.contains("first fault reported: Unhandled data write at 0x74080000(1)\n"), "{s}");
+        assert!(s.contains("  | Unhandled data write at 0x74080000(1)\n  | FATAL: unhandled trap (exception class 0x24)\n"), "{s}");
+        assert!(s.contains("  | …\n") && s.ends_with("  | [ 199.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"), "{s}");
+        assert!(s.lines().count() < 30, "{s}");
     }
 }
