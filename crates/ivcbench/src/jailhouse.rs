@@ -137,7 +137,7 @@ pub fn artefacts(p: &Paths, root: &Path, cells: &[Cell]) -> Result<Artefacts> {
     let mut files = Vec::new();
     let root_path = cell_dir.join("root.cell");
     let bytes = read(&root_path, "the root cell", "--jailhouse-cells")?;
-    check_root_cell(&bytes).with_context(|| stale(&root_path))?;
+    check_root_cell(&bytes, ivc_proto::platform::QEMU_VIRT.cores, cells).with_context(|| stale(&root_path))?;
     files.push(("root".to_string(), bytes));
     for c in cells {
         let path = cell_dir.join(format!("{}.cell", c.role.name()));
@@ -267,6 +267,12 @@ pub fn parse_cell(b: &[u8]) -> Result<CellFile> {
     ensure!(b[5] == ARCH_ARM64, "a cell for architecture {}, not arm64", b[5]);
     let rev = le(b, 6, 2)? as u16;
     ensure!(rev == CONFIG_REVISION, "config revision {rev}; ivcbench writes revision {CONFIG_REVISION} (mainline Jailhouse)");
+    parse_desc(b)
+}
+
+/// A struct jailhouse_cell_desc at the start of `b` and the CPU set and memory regions after it.
+fn parse_desc(b: &[u8]) -> Result<CellFile> {
+    ensure!(b.len() >= CELL_HEADER, "the file ends inside its cell description");
     let name = token(&b[8..40]);
     let cpu_set = le(b, 48, 4)? as usize;
     let n_mem = le(b, 52, 4)? as usize;
@@ -307,9 +313,11 @@ pub fn check_cell(b: &[u8], want: &Cell) -> Result<()> {
     Ok(())
 }
 
-/// The root cell must be a system configuration of this revision with ivcbench's root cell name
-/// and Jailhouse's memory where the cells' pool expects it.
-pub fn check_root_cell(b: &[u8]) -> Result<()> {
+/// The root cell must be a system configuration of this revision with ivcbench's root cell name,
+/// Jailhouse's memory where the cells' pool expects it, every CPU of the machine (found live: with
+/// fewer, `jailhouse enable` hangs the root Linux) and RAM covering the cells' memory (found live:
+/// without it, loading a cell's image faults the root cell in Jailhouse).
+pub fn check_root_cell(b: &[u8], cores: usize, cells: &[Cell]) -> Result<()> {
     ensure!(b.starts_with(b"JHSYS"), "not a Jailhouse system (root cell) configuration (no JHSYS signature)");
     ensure!(b[5] == ARCH_ARM64, "a root cell for architecture {}, not arm64", b[5]);
     let rev = le(b, 6, 2)? as u16;
@@ -319,7 +327,29 @@ pub fn check_root_cell(b: &[u8]) -> Result<()> {
     ensure!((phys, size) == (want.base, want.size), "hypervisor memory {phys:#x}+{size:#x}, expected {:#x}+{:#x}", want.base, want.size);
     let mut name = gen::ROOT_CELL_NAME.as_bytes().to_vec();
     name.push(0);
-    ensure!(find(b, &name).is_some(), "no root cell named {:?} in it", gen::ROOT_CELL_NAME);
+    let at = find(b, &name).ok_or_else(|| anyhow!("no root cell named {:?} in it", gen::ROOT_CELL_NAME))?;
+    // The root cell's description ends the system configuration; its name is at offset 8.
+    let root = parse_desc(b.get(at.saturating_sub(8)..).unwrap_or_default())?;
+    let all = (1u64 << cores) - 1;
+    ensure!(
+        root.cpus == all,
+        "the root cell has CPU set {:#b}, but the machine has {cores} CPUs ({all:#b}): Jailhouse enables only with every online CPU",
+        root.cpus
+    );
+    const IO: u64 = 0x10;
+    for c in cells {
+        for m in c.mems.iter().filter(|m| m.size > 0 && m.phys != 0 && !m.flags.contains(&"JAILHOUSE_MEM_IO")) {
+            let covered = root.mems.iter().any(|r| r.3 & IO == 0 && r.0 <= m.phys && m.phys + m.size <= r.0 + r.2);
+            ensure!(
+                covered,
+                "no RAM region of the root cell covers {}'s {} {:#x}+{:#x}: Jailhouse maps a cell's memory into the root cell to load it",
+                c.name,
+                m.what,
+                m.phys,
+                m.size
+            );
+        }
+    }
     Ok(())
 }
 
@@ -622,22 +652,38 @@ mod tests {
     /// A compiled cell as Jailhouse's headers lay it out (struct jailhouse_cell_desc, the CPU set,
     /// the memory regions; what follows them is not read). Jailhouse's compiler is not here.
     fn encode(c: &Cell) -> Vec<u8> {
+        let mems: Vec<[u64; 4]> = c.mems.iter().map(|m| [m.phys, m.virt, m.size, gen::mem_flags(m.flags).unwrap()]).collect();
+        encode_desc(&c.name, c.cpus, c.reset, c.ivshmem.is_some() as u32, &mems)
+    }
+
+    fn encode_desc(name: &str, cpus: u64, reset: u64, pci: u32, mems: &[[u64; 4]]) -> Vec<u8> {
         let mut b = vec![0u8; CELL_HEADER];
         b[..5].copy_from_slice(b"JHCLL");
         b[5] = ARCH_ARM64;
         b[6..8].copy_from_slice(&CONFIG_REVISION.to_le_bytes());
-        b[8..8 + c.name.len()].copy_from_slice(c.name.as_bytes());
+        b[8..8 + name.len()].copy_from_slice(name.as_bytes());
         b[48..52].copy_from_slice(&8u32.to_le_bytes());
-        b[52..56].copy_from_slice(&(c.mems.len() as u32).to_le_bytes());
-        b[68..72].copy_from_slice(&(c.ivshmem.is_some() as u32).to_le_bytes());
-        b[84..92].copy_from_slice(&c.reset.to_le_bytes());
-        b.extend(c.cpus.to_le_bytes());
-        for m in &c.mems {
-            for v in [m.phys, m.virt, m.size, gen::mem_flags(m.flags).unwrap()] {
-                b.extend(v.to_le_bytes());
-            }
+        b[52..56].copy_from_slice(&(mems.len() as u32).to_le_bytes());
+        b[68..72].copy_from_slice(&pci.to_le_bytes());
+        b[84..92].copy_from_slice(&reset.to_le_bytes());
+        b.extend(cpus.to_le_bytes());
+        for m in mems {
+            m.iter().for_each(|v| b.extend(v.to_le_bytes()));
         }
         b
+    }
+
+    /// A system configuration: the header fields checked, then the root cell's description.
+    fn encode_root(cpus: u64, ram: [u64; 4]) -> Vec<u8> {
+        let mut root = b"JHSYS\x02".to_vec();
+        root.extend(CONFIG_REVISION.to_le_bytes());
+        root.extend([0u8; 4]);
+        root.extend(gen::HYPERVISOR_MEMORY.base.to_le_bytes());
+        root.extend([0u8; 8]);
+        root.extend(gen::HYPERVISOR_MEMORY.size.to_le_bytes());
+        root.extend([0u8; 100]);
+        root.extend(encode_desc(gen::ROOT_CELL_NAME, cpus, 0, 0, &[[0x0900_0000, 0x0900_0000, 0x3700_0000, 0x13], ram]));
+        root
     }
 
     fn elf(kind: u16, extra: &[u8]) -> Vec<u8> {
@@ -670,14 +716,7 @@ mod tests {
         std::fs::write(tree.join("tools/jailhouse"), elf(ET_EXEC, b"")).unwrap();
         std::fs::write(tree.join("bb/busybox"), elf(ET_EXEC, b"")).unwrap();
         std::fs::write(dir.join("Image"), image("6.1.192")).unwrap();
-        let mut root = b"JHSYS\x02".to_vec();
-        root.extend(CONFIG_REVISION.to_le_bytes());
-        root.extend([0u8; 4]);
-        root.extend(gen::HYPERVISOR_MEMORY.base.to_le_bytes());
-        root.extend([0u8; 8]);
-        root.extend(gen::HYPERVISOR_MEMORY.size.to_le_bytes());
-        root.extend(b"....ivc-root\0");
-        std::fs::write(tree.join("cells/root.cell"), root).unwrap();
+        std::fs::write(tree.join("cells/root.cell"), encode_root(0xf, ROOT_RAM)).unwrap();
         for c in cells_of(config) {
             std::fs::write(tree.join(format!("cells/{}.cell", c.role.name())), encode(&c)).unwrap();
         }
@@ -688,6 +727,9 @@ mod tests {
             busybox: Some(tree.join("bb/busybox")),
         }
     }
+
+    /// The generated root cell's RAM region: 0x40000000 up to Jailhouse's memory.
+    const ROOT_RAM: [u64; 4] = [0x4000_0000, 0x4000_0000, 0x3fc0_0000, 0x7];
 
     fn refusal(p: &Paths, config: &str) -> String {
         match artefacts(p, Path::new("."), &cells_of(config)) {
@@ -736,6 +778,16 @@ mod tests {
         let q = fake_artefacts(d.path(), "notif");
         let e = refusal(&q, "notif+interf");
         assert!(e.contains("interf.cell") || e.contains("7 memory regions, expected 8"), "{e}");
+        // Found live: a root cell without every CPU (enable hangs), and one whose RAM stops short
+        // of the cells' pool (loading an image faults the root cell).
+        let cells = q.cells.clone().unwrap();
+        std::fs::write(cells.join("root.cell"), encode_root(0b11, ROOT_RAM)).unwrap();
+        let e = refusal(&q, "notif");
+        assert!(e.contains("root.cell") && e.contains("CPU set 0b11, but the machine has 4 CPUs"), "{e}");
+        std::fs::write(cells.join("root.cell"), encode_root(0xf, [0x4000_0000, 0x4000_0000, 0x3000_0000, 0x7])).unwrap();
+        let e = refusal(&q, "notif");
+        assert!(e.contains("no RAM region of the root cell covers ivc-tx's RAM 0x70000000+0x4000000"), "{e}");
+        std::fs::write(cells.join("root.cell"), encode_root(0xf, ROOT_RAM)).unwrap();
         // One region moved.
         let mut c = cells_of("notif");
         c[1].mems[1].phys += 0x1000;
