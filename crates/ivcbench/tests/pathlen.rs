@@ -39,19 +39,35 @@ fn baremetal_path_lengths_repeat_and_ignore_the_interferer() {
         assert_eq!(side[1].as_ref().unwrap().median, 0, "no EL2 without a hypervisor: {text}");
     }
     assert_eq!((t.tx_cpus.as_slice(), t.rx_cpus.as_slice()), (&[0][..], &[1][..]));
-    // The instrument: an empty window is its closing marker alone.
-    assert_eq!(t.calibrations[0], ("probe".to_string(), 0, 1));
+    // The instrument: an empty window holds its closing marker and whatever the compiler put
+    // between the two markers; the image says what.
+    assert_eq!(t.calibrations[0], ("probe".to_string(), 0, empty_window_in_image()));
     assert!(t.calibrations[1].2 > 1, "{:?}", t.calibrations);
     // The hand count of the SGI doorbell from the image (below) is what the plugin measured.
     let tx_el1 = t.el[0][0].as_ref().unwrap().median;
     assert_eq!(hand_count_sgi_doorbell(), tx_el1, "{text}");
 }
 
+/// The instructions of the first CalBegin..CalEnd window in the baremetal image (the empty one:
+/// straight-line code), counted like the plugin counts: up to and including CalEnd.
+fn empty_window_in_image() -> u64 {
+    use object::{Object, ObjectSection};
+    let elf = ivcbench::build::project_root().join("target/guests/baremetal-qemu-virt/aarch64-unknown-none/release/ivc-guest");
+    let bytes = std::fs::read(&elf).unwrap();
+    let obj = object::File::parse(&*bytes).unwrap();
+    let code = obj.section_by_name(".text").unwrap().data().unwrap();
+    let words: Vec<u32> = code.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    let begin = words.iter().position(|&w| w == Mark::CalBegin.encoding()).expect("a CalBegin marker");
+    let end = words[begin..].iter().position(|&w| w == Mark::CalEnd.encoding()).expect("its CalEnd");
+    assert!(end < 8, "the empty window is a few instructions");
+    end as u64
+}
+
 /// The instructions from tx's Begin marker (excluded) to its TxEnd marker (included) along the
 /// path that writes ICC_SGI1R_EL1 (QEMU virt's GICv3), read from the baremetal image's code the
 /// way one counts by hand in `aarch64-linux-gnu-objdump -d` (docs/pathlen.md): every path
-/// through the conditional branches between the markers is followed; the window must be a leaf
-/// (no call, no return) for the count to be a plain walk.
+/// through the conditional branches between the markers is followed. notif's window is the one
+/// loop-free leaf window (transfer's write a chunk in a loop).
 fn hand_count_sgi_doorbell() -> u64 {
     use object::{Object, ObjectSection};
     let elf = ivcbench::build::project_root().join("target/guests/baremetal-qemu-virt/aarch64-unknown-none/release/ivc-guest");
@@ -61,43 +77,64 @@ fn hand_count_sgi_doorbell() -> u64 {
     let (base, code) = (text.address(), text.data().unwrap());
     let word = |a: u64| u32::from_le_bytes(code[(a - base) as usize..][..4].try_into().unwrap());
     let begins: Vec<u64> = (0..code.len() as u64 / 4).map(|i| base + 4 * i).filter(|&a| word(a) == Mark::Begin.encoding()).collect();
-    assert_eq!(begins.len(), 1, "one doorbell window in tx");
     // MSR ICC_SGI1R_EL1, Xt (S3_0_C12_C11_5).
     let is_sgi1r = |w: u32| w & !0x1f == 0xd518_cba0;
     let sext = |v: u32, bits: u32| ((v << (32 - bits)) as i32 >> (32 - bits)) as i64 * 4;
-    let mut found = Vec::new();
-    let mut todo = vec![(begins[0] + 4, 0u64, false)];
-    while let Some((mut pc, mut n, mut sgi)) = todo.pop() {
-        loop {
-            let w = word(pc);
-            n += 1;
-            sgi |= is_sgi1r(w);
-            assert!(n < 200, "no TxEnd within 200 instructions of Begin");
-            if w == Mark::TxEnd.encoding() {
-                found.push((n, sgi));
-                break;
+    // Every path from `begin` to TxEnd: (instructions, whether it writes ICC_SGI1R_EL1), or None
+    // when a branch goes backwards (a loop: transfer's windows, which write a whole chunk), the
+    // window calls or returns, or runs past 200 instructions.
+    let paths = |begin: u64| -> Option<Vec<(u64, bool)>> {
+        let mut found = Vec::new();
+        let mut todo = vec![(begin + 4, 0u64, false)];
+        while let Some((mut pc, mut n, mut sgi)) = todo.pop() {
+            loop {
+                let w = word(pc);
+                n += 1;
+                sgi |= is_sgi1r(w);
+                if n >= 200 {
+                    return None;
+                }
+                if w == Mark::TxEnd.encoding() {
+                    found.push((n, sgi));
+                    break;
+                }
+                let target = |off: i64| (pc as i64 + off) as u64;
+                let (uncond, cond) = if w & 0xfc00_0000 == 0x1400_0000 {
+                    (Some(sext(w & 0x3ff_ffff, 26)), None) // b
+                } else if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 {
+                    (None, Some(sext((w >> 5) & 0x7ffff, 19))) // b.cond, cbz/cbnz
+                } else if w & 0x7e00_0000 == 0x3600_0000 {
+                    (None, Some(sext((w >> 5) & 0x3fff, 14))) // tbz/tbnz
+                } else {
+                    (None, None)
+                };
+                if uncond.or(cond).is_some_and(|off| off <= 0) {
+                    return None;
+                }
+                if let Some(off) = uncond {
+                    pc = target(off);
+                    continue;
+                }
+                if let Some(off) = cond {
+                    todo.push((target(off), n, sgi));
+                }
+                if w & 0xfc00_0000 == 0x9400_0000 || w & 0xffff_fc1f == 0xd65f_0000 {
+                    return None; // a call or a return: not a leaf window
+                }
+                pc += 4;
             }
-            let target = |off: i64| (pc as i64 + off) as u64;
-            if w & 0xfc00_0000 == 0x1400_0000 {
-                pc = target(sext(w & 0x3ff_ffff, 26)); // b
-                continue;
-            }
-            let cond = if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 {
-                Some(sext((w >> 5) & 0x7ffff, 19)) // b.cond, cbz/cbnz
-            } else if w & 0x7e00_0000 == 0x3600_0000 {
-                Some(sext((w >> 5) & 0x3fff, 14)) // tbz/tbnz
-            } else {
-                None
-            };
-            if let Some(off) = cond {
-                todo.push((target(off), n, sgi));
-            }
-            assert!(w & 0xfc00_0000 != 0x9400_0000 && w & 0xfffffc1f != 0xd65f_0000, "a call or return at {pc:#x}: not a leaf window");
-            pc += 4;
         }
-    }
-    let sgi: Vec<u64> = found.iter().filter(|p| p.1).map(|p| p.0).collect();
-    assert_eq!(sgi.len(), 1, "one path writes ICC_SGI1R_EL1: {found:?}");
+        Some(found)
+    };
+    // The compiler may lay notif's loop out more than once (one copy per branch of a condition
+    // it hoisted); every copy must count the same.
+    // notif's Begin follows the read of the counter that times the round trip (MRS CNTVCT_EL0).
+    let after_counter_read = |b: u64| (1..=2).any(|i| word(b - 4 * i) & !0x1f == 0xd53b_e040);
+    let notif: Vec<Vec<(u64, bool)>> = begins.iter().filter(|&&b| after_counter_read(b)).filter_map(|&b| paths(b)).collect();
+    assert!(!notif.is_empty(), "no loop-free doorbell window among {} Begin markers", begins.len());
+    let mut sgi: Vec<u64> = notif.iter().flatten().filter(|p| p.1).map(|p| p.0).collect();
+    sgi.dedup();
+    assert_eq!(sgi.len(), 1, "the paths that write ICC_SGI1R_EL1 must agree: {notif:?}");
     sgi[0]
 }
 

@@ -7,8 +7,10 @@ pub use ivc_proto::pathlen::Mark;
 /// Executes the marker `M` (a `Mark` as its `hint` immediate).
 #[inline(always)]
 pub fn mark<const M: u8>() {
+    // Not `nomem`: the compiler must not move memory accesses across a marker, or a window would
+    // lose (or gain) the work it brackets, such as a transfer chunk's writes.
     // SAFETY: an unallocated hint, executed as a NOP; it touches no register or memory.
-    unsafe { core::arch::asm!("hint #{m}", m = const M, options(nomem, nostack, preserves_flags)) };
+    unsafe { core::arch::asm!("hint #{m}", m = const M, options(nostack, preserves_flags)) };
 }
 
 /// Opens the notification window (tx, just before the doorbell).
