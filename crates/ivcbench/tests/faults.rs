@@ -32,8 +32,8 @@ fn a_lost_notification_is_counted_and_the_run_goes_on() {
     let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "csv"]);
     assert!(o.status.success());
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
-    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "lost"), "1");
-    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "n"), "39");
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,round_trip", "lost"), "1");
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,round_trip", "n"), "39");
 }
 
 #[test]
@@ -163,6 +163,6 @@ fn a_guest_that_resets_mid_run_leaves_two_runs_and_the_whole_one_counts() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && err.contains("is incomplete"), "the cut run is flagged: {err}");
     let csv = std::fs::read_to_string(rep.join("report.csv")).unwrap();
-    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "n"), "60");
-    assert_eq!(csv_field(&csv, "notif,baremetal,base,latency", "damaged"), "false");
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,round_trip", "n"), "60");
+    assert_eq!(csv_field(&csv, "notif,baremetal,base,round_trip", "damaged"), "false");
 }
