@@ -12,6 +12,7 @@ xen=()
 if [ "${1:-}" = "--xen" ]; then xen=(--xen "$2"); shift 2; fi
 if [ $# -ge 1 ]; then
   dir="$1"
+  mkdir -p "$dir"
 else
   dir="$(mktemp -d)"
   trap 'rm -rf "$dir"' EXIT

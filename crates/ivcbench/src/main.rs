@@ -435,7 +435,7 @@ struct RunArgs {
     /// Root of the captures.
     #[arg(long, default_value = "experiments/comm")]
     out: PathBuf,
-    /// Xen image for `--hypervisor xen` [default: .cache/xen/boot/xen-4.17-arm64, from scripts/setup.sh].
+    /// Xen image for `--hypervisor xen` [default: .cache/xen/boot/xen-4.17-arm64-static, built by scripts/setup.sh; Debian's binary: .cache/xen/boot/xen-4.17-arm64].
     #[arg(long)]
     xen: Option<PathBuf>,
     /// Bao image for `--hypervisor bao`: a bao.bin you built from Bao's source with the config.c

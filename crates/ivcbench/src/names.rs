@@ -12,7 +12,7 @@ pub enum Hypervisor {
     /// Bao: one VM per role, the IPC hypercall and shared-memory object (configs by `ivcbench config`;
     /// on the QEMU testbed with a bao.bin you build, `--bao`).
     Bao,
-    /// Xen, dom0less: on the QEMU testbed, Debian's Xen 4.17 arm64 package.
+    /// Xen, dom0less: on the QEMU testbed, Xen 4.17 built from Debian's source with every domain pinned (another with --xen).
     Xen,
     /// Jailhouse: non-root cells with an ivshmem device (boards only; configs by `ivcbench config`).
     Jailhouse,

@@ -178,13 +178,6 @@ fn check_supported(spec: &RunSpec) -> Result<()> {
             spec.platform.name
         );
     }
-    if spec.hypervisor == Hypervisor::Xen && spec.platform.name != "qemu-virt" {
-        bail!(
-            "xen runs on the qemu-virt testbed only; for {} generate the boot files with `ivcbench config --hypervisor xen --platform {}`",
-            spec.platform.name,
-            spec.platform.name
-        );
-    }
     if !spec.config.suffix.col {
         return Ok(());
     }

@@ -132,7 +132,28 @@ fn boot_xen(spec: &RunSpec, root: &Path) -> Result<Boot> {
         Clock::RealTime => None,
     };
     let boot = xen::Boot { pinned: features.can_pin(), bootargs: plan.map(|p| p.bootargs).unwrap_or_default() };
-    let mut cmd = xen::prepare(&qemu::binary(), &xen_path, &domains, &boot, &work, icount)?;
+    let mut cmd = if spec.platform.name == "qemu-virt" {
+        xen::prepare(&qemu::binary(), &xen_path, &domains, &boot, &work, icount)?
+    } else {
+        // A board's cell: its generated /chosen fragment (pools, domains, colours) and its images
+        // where its boot script loads them.
+        let sys = crate::config::System::new(Hypervisor::Xen, spec.platform, spec.config, Path::new("images"))?;
+        sys.check()?;
+        let files = crate::config::xen::files(&sys, features.llc_colouring)?;
+        let chosen = files.iter().find(|(name, _)| *name == "xen-chosen.dtsi").map(|(_, text)| text.as_str()).unwrap_or_default();
+        let modules: Vec<_> = domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.image.clone(), crate::config::xen::DOMU_BASE + i as u64 * crate::config::xen::DOMU_SLOT))
+            .collect();
+        for (image, _) in &modules {
+            let len = std::fs::metadata(image)?.len();
+            if len > crate::config::xen::DOMU_SLOT {
+                bail!("{}: {len} bytes, more than a boot module slot ({:#x})", image.display(), crate::config::xen::DOMU_SLOT);
+            }
+        }
+        xen::prepare_zynqmp(&qemu::binary(), &xen_path, chosen, &modules, &work, icount)?
+    };
     // A domU cannot stop the machine: tx's semihosting exit would, but then Xen could not report
     // the placement after the run; ivcbench stops QEMU once Xen has.
     cmd.args(["-semihosting-config", "enable=on,target=native"]);

@@ -373,6 +373,79 @@ pub fn colour_ranges(colours: &[u32]) -> String {
     out.join(",")
 }
 
+/// The ZynqMP as QEMU's ZCU102 model has it, for Xen: four Cortex-A53s started through PSCI
+/// (SMC, answered by QEMU when the model is entered at EL2), the GIC-400 with its 64 KiB-aliased
+/// CPU interface pages as the ZynqMP's own device tree gives them, the generic timer, 2 GiB of DDR
+/// at 0 and the Cadence UART `uart0` as `serial0`. A board's own device tree takes its place on
+/// hardware; the `/chosen` fragment merged into it is the board's generated `xen-chosen.dtsi`.
+pub const ZYNQMP_DTS: &str = r#"/dts-v1/;
+/ {
+	compatible = "xlnx,zynqmp-zcu102", "xlnx,zynqmp";
+	interrupt-parent = <&gic>;
+	#address-cells = <2>;
+	#size-cells = <2>;
+	aliases { serial0 = &uart0; };
+	cpus {
+		#address-cells = <1>;
+		#size-cells = <0>;
+		cpu@0 { compatible = "arm,cortex-a53"; device_type = "cpu"; enable-method = "psci"; reg = <0>; };
+		cpu@1 { compatible = "arm,cortex-a53"; device_type = "cpu"; enable-method = "psci"; reg = <1>; };
+		cpu@2 { compatible = "arm,cortex-a53"; device_type = "cpu"; enable-method = "psci"; reg = <2>; };
+		cpu@3 { compatible = "arm,cortex-a53"; device_type = "cpu"; enable-method = "psci"; reg = <3>; };
+	};
+	psci { compatible = "arm,psci-0.2"; method = "smc"; };
+	memory@0 { device_type = "memory"; reg = <0x0 0x0 0x0 0x80000000>; };
+	gic: interrupt-controller@f9010000 {
+		compatible = "arm,gic-400";
+		#interrupt-cells = <3>;
+		#address-cells = <0>;
+		interrupt-controller;
+		reg = <0x0 0xf9010000 0x0 0x10000>, <0x0 0xf902f000 0x0 0x2000>, <0x0 0xf9040000 0x0 0x20000>, <0x0 0xf906f000 0x0 0x2000>;
+		interrupts = <1 9 0xf04>;
+	};
+	timer {
+		compatible = "arm,armv8-timer";
+		interrupts = <1 13 0xf08>, <1 14 0xf08>, <1 11 0xf08>, <1 10 0xf08>;
+	};
+	uart0: serial@ff000000 {
+		compatible = "cdns,uart-r1p12", "xlnx,xuartps";
+		reg = <0x0 0xff000000 0x0 0x1000>;
+		interrupts = <0 21 4>;
+	};
+};
+"#;
+
+/// Xen on QEMU's ZCU102 model, booted as a board's U-Boot would boot it: [`ZYNQMP_DTS`] with the
+/// board's generated `/chosen` fragment (`chosen`, from `ivcbench config`), and each domU image at
+/// the address the board's boot script loads it to (`modules`). Writes `<work>/xen.dtb`.
+pub fn prepare_zynqmp(
+    qemu: &str,
+    xen: &Path,
+    chosen: &str,
+    modules: &[(PathBuf, u64)],
+    work: &Path,
+    icount: Option<u8>,
+) -> Result<Command> {
+    std::fs::create_dir_all(work)?;
+    let xen_dts = work.join("xen.dts");
+    std::fs::write(&xen_dts, format!("{ZYNQMP_DTS}\n{chosen}"))?;
+    let xen_dtb = work.join("xen.dtb");
+    run(Command::new("dtc").args(["-q", "-I", "dts", "-O", "dtb", "-o"]).arg(&xen_dtb).arg(&xen_dts), "dtc (dts to dtb)")?;
+    let mut c = Command::new(qemu);
+    c.args(["-machine", "xlnx-zcu102,virtualization=on", "-m", "2048", "-audio", "none", "-display", "none", "-monitor", "none"]);
+    // uart0 is Xen's console; uart1 has nothing to say.
+    c.args(["-serial", "stdio", "-serial", "null", "-no-reboot"]).arg("-kernel").arg(xen).arg("-dtb").arg(&xen_dtb);
+    for (image, addr) in modules {
+        ensure!(!image.to_string_lossy().contains(','), "{}: QEMU cannot take a path with a comma", image.display());
+        c.args(["-device", &format!("loader,file={},addr={addr:#x},force-raw=on", image.display())]);
+    }
+    match icount {
+        Some(n) => c.args(["-icount", &format!("shift={n},sleep=off")]),
+        None => c.args(["-accel", "tcg,thread=multi"]),
+    };
+    Ok(c)
+}
+
 /// Load addresses: from [`LOAD_BASE`] on, one after the other, each on a [`LOAD_ALIGN`] boundary.
 fn load_addresses(sizes: &[u64]) -> Vec<u64> {
     let mut next = LOAD_BASE;

@@ -13,15 +13,21 @@ fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-/// The placement on record, which must be Xen's own report of every domain alone on its CPU.
+/// The placement on record, which must be Xen's own report of every domain alone on its CPU
+/// (the testbed's `virt` keeps CPU 0 for Xen alone: domain d on CPU d).
 fn assert_pinned(capture: &Path, domains: usize) {
+    assert_pinned_from(capture, domains, 1)
+}
+
+/// As [`assert_pinned`], with domain d on CPU d - 1 + `first_cpu` in pool d - 1 + `first_cpu`.
+fn assert_pinned_from(capture: &Path, domains: usize, first_cpu: usize) {
     let meta = std::fs::read_to_string(ivcbench::run::meta_path(capture)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&meta).unwrap();
     let placement = v["placement"].as_str().unwrap();
     assert!(placement.contains("Xen reports (debug key r, after the run) each domain alone on its own CPU"), "{placement}");
     for (i, role) in ["tx", "rx", "interf"].iter().take(domains).enumerate() {
-        let d = i + 1;
-        assert!(placement.contains(&format!("{role} dom{d}: v0 on CPU {d} (pool {d}, null)")), "{placement}");
+        let (d, cpu) = (i + 1, i + first_cpu);
+        assert!(placement.contains(&format!("{role} dom{d}: v0 on CPU {cpu} (pool {cpu}, null)")), "{placement}");
     }
     // The report is in the raw capture, after tx's end record.
     let raw = std::fs::read_to_string(capture).unwrap();
@@ -106,6 +112,21 @@ fn xen_notif_with_an_interference_domain() {
     let raw = std::fs::read_to_string(d.path().join("notif/xen+interf")).unwrap();
     assert!(raw.lines().any(|l| l.starts_with("(XEN) DOM3: @ivc1 interf")), "interf runs in its own domain");
     assert_pinned(&d.path().join("notif/xen+interf"), 3);
+}
+
+#[test]
+fn xen_on_the_zynqmp_model_from_the_boards_generated_files() {
+    // The zcu102 cell: Xen boots on QEMU's ZCU102 model with the board's generated /chosen
+    // fragment (cpupools, domains) and its images at the boot script's addresses; each domain
+    // alone on its board core (tx 0, rx 1, interf 2).
+    let d = tempdir();
+    let c = run_ok("xen", d.path(), &["--platform", "zcu102", "--experiment", "notif+interf", "--samples", "100", "--gap", "1ms"]);
+    let t = tx(&c);
+    check_notif(t, 100, 10);
+    assert_eq!(t.header.platform, "zcu102");
+    assert_pinned_from(&d.path().join("notif/xen+interf"), 3, 0);
+    let raw = std::fs::read_to_string(d.path().join("notif/xen+interf")).unwrap();
+    assert!(raw.contains("(XEN) Loading d1 kernel from boot module @ 0000000004000000"), "the boot script's address");
 }
 
 #[test]

@@ -11,7 +11,8 @@ use std::fmt::Write;
 /// and of the guests' own addresses (Xen copies each domU image into the domain's memory).
 const DTB_ADDR: u64 = 0x0300_0000;
 const XEN_ADDR: u64 = 0x0320_0000;
-const DOMU_BASE: u64 = 0x0400_0000;
+/// Where the U-Boot script loads the first domU image (the others follow, [`DOMU_SLOT`] apart).
+pub const DOMU_BASE: u64 = 0x0400_0000;
 /// Each domU image gets a slot this big in the boot modules (ivcbench's images are far smaller;
 /// `ivcbench config` checks that the built ones fit).
 pub const DOMU_SLOT: u64 = 0x0020_0000;
@@ -26,10 +27,11 @@ pub fn memory_mib(sys: &System, vm: &Vm) -> u64 {
     }
 }
 
-/// Xen's command line on a board: the console is the board's `serial0` (the DT alias), and
-/// `xsm=dummy` lifts the default policy's ban on domU↔domU event channels and grants.
+/// Xen's command line on a board: the console is the board's `serial0` (the DT alias),
+/// `xsm=dummy` lifts the default policy's ban on domU↔domU event channels and grants, and
+/// `conswitch=ax` keeps the console input on Xen after boot (crate::xen::BOOTARGS).
 fn bootargs(colouring: Option<&str>) -> String {
-    let mut a = String::from("console=dtuart dtuart=serial0 xsm=dummy guest_loglvl=all");
+    let mut a = String::from("console=dtuart dtuart=serial0 xsm=dummy guest_loglvl=all conswitch=ax");
     if let Some(c) = colouring {
         a.push(' ');
         a.push_str(c);
@@ -88,9 +90,16 @@ pub fn files(sys: &System, colouring_build: bool) -> Result<Vec<(&'static str, S
         let r = vm.role.name();
         // The SD card holds out/'s tree: images/ next to the script.
         let _ = writeln!(s, "fatload mmc 0 {addr:#x} images/{r}.bin");
-        let _ = writeln!(d, "\t\tdomU-{r} {{ /* on core {} under credit2: 4.17 cannot pin dom0less vCPUs */", vm.core);
+        // Pinned as the seed's Xen: the domain alone on its core, in a null-scheduler cpupool
+        // (boot-time cpupools; the pool holding core 0 becomes Xen's Pool-0). A Xen without
+        // BOOT_TIME_CPUPOOLS ignores the pools.
+        let _ = writeln!(d, "\t\tpool_{r}: pool-{r} {{ /* core {} alone */", vm.core);
+        let _ = writeln!(d, "\t\t\tcompatible = \"xen,cpupool\";\n\t\t\tcpupool-cpus = <&{{/cpus/cpu@{}}}>;", vm.core);
+        let _ = writeln!(d, "\t\t\tcpupool-sched = \"null\";\n\t\t}};");
+        let _ = writeln!(d, "\t\tdomU-{r} {{");
         let _ = writeln!(d, "\t\t\tcompatible = \"xen,domain\";\n\t\t\t#address-cells = <2>;\n\t\t\t#size-cells = <2>;");
         let _ = writeln!(d, "\t\t\tcpus = <1>;\n\t\t\tmemory = <{}>; /* KiB */\n\t\t\tvpl011;", cells(memory_mib(sys, vm) * 1024));
+        let _ = writeln!(d, "\t\t\tdomain-cpupool = <&pool_{r}>;");
         if let Some(c) = vm.colours {
             let _ = writeln!(d, "\t\t\tllc-colors = \"{}\";", colour_list(c));
         }
@@ -135,6 +144,17 @@ mod tests {
                 // 1 MiB, 16 ways: 16 colours of 64 KiB (Xen's default unit is KiB).
                 assert_eq!(dts.contains("llc-coloring=on llc-size=1024K llc-nr-ways=16"), cell.suffix.col, "{dts}");
                 assert!(cmd.trim_end().ends_with("booti 0x3200000 - 0x3000000"));
+                // Each domain alone on its core in a null-scheduler pool.
+                for vm in &sys.vms {
+                    let r = vm.role.name();
+                    assert!(
+                        dts.contains(&format!("cpupool-cpus = <&{{/cpus/cpu@{}}}>;\n\t\t\tcpupool-sched = \"null\";", vm.core)),
+                        "{dts}"
+                    );
+                    assert!(dts.contains(&format!("pool_{r}: pool-{r} {{")) && dts.contains(&format!("domain-cpupool = <&pool_{r}>;")));
+                }
+                assert_eq!(dts.matches("xen,cpupool").count(), sys.vms.len());
+                assert!(dts.contains("conswitch=ax"));
                 assert_eq!(dts.matches('{').count(), dts.matches('}').count());
             }
         }
