@@ -246,18 +246,31 @@ fn text(msg: &serde_yaml_ng::Value) -> Option<String> {
 /// as the console sent it (LAVA logs lines without their ends). What the dispatcher typed comes
 /// back as a `target` line of its own when its terminal echoes it (its `s`, and the `poweroff`
 /// it sends at the end, seen on LAVA's qemu devices): a target line right after an `input` entry
-/// that repeats it is that echo, not the board's output, and is left out.
+/// that repeats it is that echo, not the board's output, and is left out. When the prompt had no
+/// line end yet as the dispatcher typed, the echo lands on the prompt's own line
+/// (`Press 's' to starts`) and its line end makes an empty line of its own: both are left out too.
+/// Which of the two shapes a log has depends on the dispatcher's timing.
 pub fn console_from_log(log: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut typed: Option<String> = None;
+    let mut echo_line_end = false;
     for e in log_entries(log)? {
         let Some(line) = text(&e.msg) else { continue };
         match e.lvl.as_str() {
             "input" => typed = Some(line.trim_end_matches(['\r', '\n']).to_string()),
             "target" => {
-                let line = line.trim_end_matches(['\r', '\n']);
-                if typed.take().is_some_and(|t| t == line) {
+                let mut line = line.trim_end_matches(['\r', '\n']);
+                if std::mem::take(&mut echo_line_end) && line.is_empty() {
                     continue;
+                }
+                if let Some(t) = typed.take().filter(|t| !t.is_empty()) {
+                    if t == line {
+                        continue;
+                    }
+                    if let Some(before) = line.strip_suffix(t.as_str()) {
+                        line = before;
+                        echo_line_end = true;
+                    }
                 }
                 out.extend_from_slice(line.as_bytes());
                 out.extend_from_slice(b"\r\n");
@@ -436,5 +449,18 @@ mod tests {
 "#;
         // Only the line right after what was typed is its echo: the board's own `s` stays.
         assert_eq!(console_from_log(log).unwrap(), b"Press 's' to start\r\ns\r\n");
+    }
+
+    #[test]
+    fn an_echo_on_the_prompts_own_line_is_not_console() {
+        // The shape seen when the dispatcher types before the prompt's line was logged.
+        let log = br#"{"dt": "2026-11-26T04:50:01.0", "lvl": "input", "msg": "s\n"}
+{"dt": "2026-11-26T04:50:01.1", "lvl": "target", "msg": "Press 's' to starts"}
+{"dt": "2026-11-26T04:50:01.2", "lvl": "target", "msg": ""}
+{"dt": "2026-11-26T04:50:01.3", "lvl": "target", "msg": "@ivc1 tx 0 H v=1"}
+{"dt": "2026-11-26T04:50:01.4", "lvl": "target", "msg": ""}
+"#;
+        // Only the empty line that ends the echo goes; a later empty line is the board's.
+        assert_eq!(console_from_log(log).unwrap(), b"Press 's' to start\r\n@ivc1 tx 0 H v=1\r\n\r\n");
     }
 }
