@@ -478,7 +478,8 @@ struct RunArgs {
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     idle_timeout: Duration,
     /// Longest wait for the guest's start prompt [default: 60s on qemu (3min for jailhouse, whose
-    /// root Linux boots first), 10min on serial, where a person may be booting the board].
+    /// root Linux boots first; 5min for sel4, whose loader builds the whole system first), 10min on
+    /// serial, where a person may be booting the board].
     #[arg(long, value_parser = parse_duration)]
     boot_timeout: Option<Duration>,
 }
@@ -548,6 +549,8 @@ impl RunArgs {
         let boot_timeout = self.boot_timeout.unwrap_or(match self.target {
             // The root cell's Linux boots first under Jailhouse (about 10 s to the prompt here under load).
             Target::Qemu if hypervisor == Hypervisor::Jailhouse => Duration::from_secs(180),
+            // seL4's capDL loader builds every VM's objects before the first prompt.
+            Target::Qemu if hypervisor == Hypervisor::Sel4 => ivcbench::sel4::BOOT_TIMEOUT,
             Target::Qemu => Duration::from_secs(60),
             Target::Serial => Duration::from_secs(600),
         });

@@ -26,6 +26,10 @@ use std::ops::Range;
 /// QEMU_MEMORY 2048 and four nodes; seL4's device tree was dumped from this machine).
 pub const QEMU_MEMORY_MIB: u32 = 2048;
 pub const QEMU_CPUS: u32 = 4;
+/// The default wait for tx's prompt: the capDL loader creates every object of the system (tens of
+/// thousands of frames for three VMs and the dataport) before a VM starts, about 40 s of wall time
+/// on an idle 2-core host under icount, several times that on a busy one.
+pub const BOOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// One file of a CPIO archive (newc format, the one seL4's build tools write) found in an image:
 /// its name and where its data lies in the image.

@@ -13,7 +13,7 @@
 //!   every VM sees its RAM at the same guest-physical range (the tree maps RAM one-to-one to
 //!   physical memory on qemu-arm-virt and zynqmp, where three VMs cannot all sit at one range);
 //! - `CMakeLists.txt`, `settings.cmake`: the application's build for the tree's `qemu-arm-virt`
-//!   platform (the QEMU testbed) or its `zcu102` platform (seL4 has no ZCU104 platform; the
+//!   platform (the QEMU testbed) or its `zynqmp` platform (board zcu102; seL4 has no ZCU104 platform; the
 //!   ZCU104 has the same MPSoC).
 //!
 //! Supported cells: the base and `+interf` cells of notif and transfer, as the artifact ran them.
@@ -37,12 +37,14 @@ pub fn dtb_addr(vm: &Vm) -> u64 {
     vm.ram.end() - 0x10_0000
 }
 
-/// The seL4 platform (`init-build.sh -DPLATFORM=`) that runs the cell's board.
+/// The seL4 platform (`init-build.sh -DPLATFORM=`) that runs the cell's board, as the tree names
+/// it: `qemu-arm-virt`, or `zynqmp` (its board `zcu102`, the default; the tree's
+/// zynqmp-instructions.md builds with `-DPLATFORM=zynqmp`), also accepted as `zcu102`.
 pub fn platform(sys: &System) -> &'static str {
     if sys.board.name == "qemu-virt" {
         "qemu-arm-virt"
     } else {
-        "zcu102"
+        "zynqmp;zcu102"
     }
 }
 
@@ -519,7 +521,9 @@ mod tests {
                 assert!(dev.contains(&format!("vm1.dtb = dtb([{{\"path\": \"{u1}\"}}]);")));
                 assert_eq!(asm.contains("component VMNoComm vm2;"), n == 3);
                 // The build for the board's seL4 platform, with the counters the one-way figure needs.
-                assert!(st.contains(&format!("set(supported \"{}\")", if p.name == "qemu-virt" { "qemu-arm-virt" } else { "zcu102" })));
+                assert!(
+                    st.contains(&format!("set(supported \"{}\")", if p.name == "qemu-virt" { "qemu-arm-virt" } else { "zynqmp;zcu102" }))
+                );
                 for o in ["KernelArmVtimerUpdateVOffset OFF", "KernelArmExportPCNTUser ON", "KernelArmExportVCNTUser ON"] {
                     assert!(st.contains(o), "{o}");
                 }
