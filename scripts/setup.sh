@@ -48,30 +48,25 @@ if ! rustup target list --installed | grep -qx aarch64-unknown-none; then
 fi
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-XEN_DIR=.cache/xen
-if [ ! -f "$XEN_DIR/boot/xen-4.17-arm64" ]; then
+# Unpacks Debian's arm64 package $1 under $2: its files are used by path, never installed on the
+# host, never committed.
+unpack_arm64_deb() {
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     $SUDO dpkg --add-architecture arm64
     need_update=1
   fi
   apt_update
-  mkdir -p "$XEN_DIR/deb"
-  (cd "$XEN_DIR/deb" && apt-get download -q xen-hypervisor-4.17-arm64:arm64)
-  dpkg-deb -x "$XEN_DIR"/deb/xen-hypervisor-4.17-arm64_*.deb "$XEN_DIR"
-fi
+  mkdir -p "$2/deb"
+  (cd "$2/deb" && apt-get download -q "$1:arm64")
+  dpkg-deb -x "$2"/deb/"$1"_*_arm64.deb "$2"
+}
+
+XEN_DIR=.cache/xen
+[ -f "$XEN_DIR/boot/xen-4.17-arm64" ] || unpack_arm64_deb xen-hypervisor-4.17-arm64 "$XEN_DIR"
 # Debian's static busybox for arm64: the root file system `ivcbench run --hypervisor jailhouse`
 # makes for the root cell's Linux (unpacked under .cache/busybox, never committed).
 BUSYBOX_DIR=.cache/busybox
-if [ ! -x "$BUSYBOX_DIR/bin/busybox" ]; then
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    $SUDO dpkg --add-architecture arm64
-    need_update=1
-  fi
-  apt_update
-  mkdir -p "$BUSYBOX_DIR/deb"
-  (cd "$BUSYBOX_DIR/deb" && apt-get download -q busybox-static:arm64)
-  dpkg-deb -x "$BUSYBOX_DIR"/deb/busybox-static_*_arm64.deb "$BUSYBOX_DIR"
-fi
+[ -x "$BUSYBOX_DIR/bin/busybox" ] || unpack_arm64_deb busybox-static "$BUSYBOX_DIR"
 # LAVA (docs/lava.md): lava-common's schema checks every job ivcbench writes; lava-dispatcher's
 # lava-run boots the qemu job in tests/lava.rs (it needs libguestfs, hence qemu-system-x86 from
 # backports to match QEMU 10). Its device-type templates ship in lava-server's package, which
