@@ -309,7 +309,7 @@ pub fn compare(a: &Series, b: &Series, label_a: &str, label_b: &str) -> Comparis
     } else {
         let (lo, hi) = (median_ci.0.abs().min(median_ci.1.abs()), median_ci.0.abs().max(median_ci.1.abs()));
         let word = if better { "faster" } else { "slower" };
-        (format!("{word} by {:.1}% [{lo:.1}%, {hi:.1}%]", median_change.abs()), if better { 0.0 } else { median_change.abs() })
+        (format!("{word} by {}% [{}%, {}%]", pct(median_change.abs()), pct(lo), pct(hi)), if better { 0.0 } else { median_change.abs() })
     };
     let provenance = if a.provenance == b.provenance { a.provenance.to_string() } else { format!("{} vs {}", a.provenance, b.provenance) };
     Comparison {
@@ -496,12 +496,34 @@ fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
-fn fmt_ci(c: (f64, f64)) -> String {
-    format!("[{:+.1}%, {:+.1}%]", c.0, c.1)
+/// A percentage with one decimal, or two significant digits below 0.1% (deterministic emulated
+/// runs tell 0.02% apart, and "0.0%" would hide it).
+fn pct(x: f64) -> String {
+    if x != 0.0 && x.abs() < 0.1 {
+        let digits = (1 - x.abs().log10().floor() as i32).clamp(1, 9) as usize;
+        format!("{x:.digits$}")
+    } else {
+        format!("{x:.1}")
+    }
 }
 
+fn signed_pct(x: f64) -> String {
+    if x >= 0.0 {
+        format!("+{}", pct(x))
+    } else {
+        pct(x)
+    }
+}
+
+fn fmt_ci(c: (f64, f64)) -> String {
+    format!("[{}%, {}%]", signed_pct(c.0), signed_pct(c.1))
+}
+
+/// The normal approximation is not meaningful below about 1e-16.
 fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
+    if p < 1e-16 {
+        "< 1e-16".into()
+    } else if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         format!("{p:.4}")
@@ -517,7 +539,7 @@ pub fn to_markdown(rows: &[Comparison]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} vs {} | {} ({}) | {}, {} | {} → {} | {:+.1}% {} | {} → {} | {:+.1}% {} | {} | {:+.2} ({}) | {} | {} |",
+            "| {} vs {} | {} ({}) | {}, {} | {} → {} | {}% {} | {} → {} | {}% {} | {} | {:+.2} ({}) | {} | {} |",
             r.b,
             r.a,
             r.what,
@@ -526,11 +548,11 @@ pub fn to_markdown(rows: &[Comparison]) -> String {
             r.n_b,
             fmt_value(r.median_a, r.unit),
             fmt_value(r.median_b, r.unit),
-            r.median_change_pct,
+            signed_pct(r.median_change_pct),
             fmt_ci(r.median_ci_pct),
             fmt_value(r.p99_a, r.unit),
             fmt_value(r.p99_b, r.unit),
-            r.p99_change_pct,
+            signed_pct(r.p99_change_pct),
             fmt_ci(r.p99_ci_pct),
             fmt_p(r.p_value),
             r.cliffs_delta,
@@ -567,6 +589,15 @@ mod tests {
         assert!((p - 0.009_822_508_347_239_642).abs() < 1e-8, "{p}");
         let (u, p) = mann_whitney(&a, &a);
         assert_eq!((u, p), (50.0, 1.0));
+    }
+
+    #[test]
+    fn percentages_keep_small_differences_visible() {
+        assert_eq!(
+            (pct(24.04), pct(0.0), pct(0.0234), pct(-0.0049), signed_pct(1.25)),
+            ("24.0".into(), "0.0".into(), "0.023".into(), "-0.0049".into(), "+1.2".into())
+        );
+        assert_eq!((fmt_p(1.8e-315), fmt_p(5.6e-5), fmt_p(0.25)), ("< 1e-16".into(), "5.6e-5".into(), "0.2500".into()));
     }
 
     #[test]

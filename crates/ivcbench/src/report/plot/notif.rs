@@ -289,7 +289,7 @@ fn power_label(e: i32) -> String {
     }
 }
 
-/// Tail figure: exceedance P(latency ≥ x) on a log y axis (1 down to 1/n) against latency (log
+/// Tail figure: exceedance (fraction of samples ≥ x) on a log y axis (1 down to 1/n) against x (log
 /// when it spans more than a decade), one line per hypervisor × configuration: colour is the
 /// hypervisor, dash pattern the configuration. The legend sits outside, on the right.
 pub fn notif_tail(cells: &[&Cell]) -> String {
@@ -348,7 +348,7 @@ pub fn notif_tail(cells: &[&Cell]) -> String {
         FONT_PX,
         false,
     );
-    s.text(13.0, (y0 + y1) / 2.0, "Exceedance P(latency \u{2265} x)", Anchor::Middle, FONT_PX, true);
+    s.text(13.0, (y0 + y1) / 2.0, "Exceedance: fraction of samples \u{2265} x", Anchor::Middle, FONT_PX, true);
 
     let dash_of = |c: &Suffix| {
         let i = Suffix::ALL.iter().position(|x| x == c).unwrap_or_else(|| cfgs.iter().position(|x| x == c).unwrap_or(0));

@@ -217,6 +217,33 @@ pub fn thin_labels(xs: &[f64], labels: &mut [String], size: f64) {
     }
 }
 
+/// For irregularly spaced ticks (the buffer sizes measured): keeps the first and the last label
+/// and, left to right, every label that does not overlap the one kept before it.
+pub fn thin_labels_keep_ends(xs: &[f64], labels: &mut [String], size: f64) {
+    let n = labels.len();
+    let gap = 0.6 * size;
+    let fits = |labels: &[String], a: usize, b: usize| {
+        (xs[b] - xs[a]).abs() >= (text_width(&labels[a], size) + text_width(&labels[b], size)) / 2.0 + gap
+    };
+    let mut kept: Vec<usize> = Vec::new();
+    for i in 0..n {
+        if kept.last().is_none_or(|&k| fits(labels, k, i)) {
+            kept.push(i);
+        }
+    }
+    if n > 1 && kept.last() != Some(&(n - 1)) {
+        while kept.len() > 1 && !fits(labels, kept[kept.len() - 1], n - 1) {
+            kept.pop();
+        }
+        kept.push(n - 1);
+    }
+    for (i, l) in labels.iter_mut().enumerate() {
+        if !kept.contains(&i) {
+            l.clear();
+        }
+    }
+}
+
 /// A figure that says there is nothing to draw.
 pub fn no_data(w: f64, h: f64) -> String {
     let mut s = Svg::new(w, h);
@@ -243,5 +270,11 @@ mod tests {
         let mut l: Vec<String> = ["4K", "8K", "16K", "32K", "64K"].map(String::from).to_vec();
         thin_labels(&[0.0, 15.0, 30.0, 45.0, 60.0], &mut l, 11.0);
         assert_eq!(l, ["4K", "", "16K", "", "64K"]);
+        // The artifact's buffer sizes on a log2 axis, 20 px per doubling: ends kept.
+        let sizes = ["4K", "32K", "256K", "512K", "1M", "2M", "4M", "16M"];
+        let xs = [0.0, 60.0, 120.0, 140.0, 160.0, 180.0, 200.0, 240.0];
+        let mut l: Vec<String> = sizes.map(String::from).to_vec();
+        thin_labels_keep_ends(&xs, &mut l, 11.0);
+        assert_eq!(l, ["4K", "32K", "256K", "", "1M", "", "4M", "16M"]);
     }
 }

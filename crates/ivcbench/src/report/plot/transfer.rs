@@ -108,7 +108,7 @@ pub fn transfer_grid(cells: &[&Cell]) -> String {
             }
             let tx: Vec<f64> = x_ticks.iter().map(|b| xs.px(*b as f64)).collect();
             let mut labels: Vec<String> = x_ticks.iter().map(|b| size_label(*b)).collect();
-            svg::thin_labels(&tx, &mut labels, FONT_PX);
+            svg::thin_labels_keep_ends(&tx, &mut labels, FONT_PX);
             for (x, l) in tx.iter().zip(&labels) {
                 s.line(*x, y0 + ph, *x, y0 + ph + (if l.is_empty() { 2.5 } else { 4.0 }), INK, 1.0);
                 if row == 1 && !l.is_empty() {
