@@ -69,14 +69,19 @@ pub fn load_dir(root: &Path, opts: &LoadOptions) -> Result<Loaded> {
     let results: Mutex<Vec<(usize, Result<Cell>)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((exp, hyp, suffix, path)) = files.get(i) else { break };
-                let mut cell = load_file(*exp, hyp, *suffix, path, opts);
-                if let (Ok(c), false) = (&mut cell, opts.keep_order) {
-                    sort_samples(c);
+            s.spawn(|| {
+                // One buffer per thread, reused: a fresh one per file costs the kernel as much
+                // zeroing new pages as the parser spends reading them.
+                let mut buf = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((exp, hyp, suffix, path)) = files.get(i) else { break };
+                    let mut cell = read_into(path, &mut buf).and_then(|()| load_bytes(*exp, hyp, *suffix, path, &buf, opts));
+                    if let (Ok(c), false) = (&mut cell, opts.keep_order) {
+                        sort_samples(c);
+                    }
+                    results.lock().expect("no reader panicked").push((i, cell));
                 }
-                results.lock().expect("no reader panicked").push((i, cell));
             });
         }
     });
@@ -104,6 +109,19 @@ fn sort_samples(cell: &mut Cell) {
 /// One capture file, whichever format it is in.
 pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path: &Path, opts: &LoadOptions) -> Result<Cell> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    load_bytes(experiment, hypervisor, suffix, path, &bytes, opts)
+}
+
+/// Reads a whole file into `buf`, reusing its allocation.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(path).and_then(|mut f| f.read_to_end(buf)).with_context(|| format!("reading {}", path.display()))?;
+    Ok(())
+}
+
+/// One capture's bytes, whichever format they are in.
+fn load_bytes(experiment: Experiment, hypervisor: &str, suffix: Suffix, path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Cell> {
     let mut cell = Cell {
         experiment,
         hypervisor: hypervisor.to_string(),
@@ -118,11 +136,11 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         text: TextLines::default(),
         interference: None,
     };
-    if contains_tag(&bytes) {
-        let capture = capture::decode_lenient(&bytes);
+    if contains_tag(bytes) {
+        let capture = capture::decode_lenient(bytes);
         from_ivcbench(&mut cell, &capture)?;
         cell.interference = super::interference(&capture).map(|l| l.trim().trim_start_matches("interferer: ").to_string());
-        cell.text = console_text(&bytes);
+        cell.text = console_text(bytes);
         if let (false, Some(first)) = (opts.lenient, cell.damage.first()) {
             bail!("{}:{first}", path.display());
         }
@@ -132,13 +150,13 @@ pub fn load_file(experiment: Experiment, hypervisor: &str, suffix: Suffix, path:
         }
         let problems = match experiment {
             Experiment::Notif => {
-                let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_notif, legacy::parse_notif_lenient)?;
+                let (data, problems) = legacy(bytes, path, opts.lenient, legacy::parse_notif, legacy::parse_notif_lenient)?;
                 cell.text = data.text;
                 cell.data = CellData::Notif(data);
                 problems
             }
             Experiment::Transfer => {
-                let (data, problems) = legacy(&bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
+                let (data, problems) = legacy(bytes, path, opts.lenient, legacy::parse_transfer, legacy::parse_transfer_lenient)?;
                 cell.text = data.text;
                 cell.data = CellData::Transfer(data.series);
                 problems
