@@ -2,7 +2,7 @@
 //! must agree, and decoding line by line must give what decoding the whole does.
 #![no_main]
 
-use ivc_proto::capture::{decode, decode_lenient, decode::Decoder};
+use ivc_proto::capture::{decode, decode::Decoder, decode_lenient};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
