@@ -57,7 +57,7 @@ pub trait Backend {
     fn ring();
     /// Where each VM runs, for the capture header (`tx:0,rx:1,interf:2`).
     fn placement() -> &'static str;
-    /// The interferer's status page, where its VM has no console and shares this page with tx
+    /// The interferer's status page, where its console is missing, shared or trapped and it shares this page with tx
     /// (see ivc_proto::layout::InterfStatus); `None` where the interferer prints its own reports.
     fn interf_status() -> Option<&'static InterfStatus> {
         None
