@@ -197,6 +197,32 @@ pub fn job_path(out: &Path, h: Hypervisor, c: Configuration) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// `ivcbench lava`: writes a job per hypervisor and cell under `out` (printing each path), and
+/// names on stderr each cell that has no job on this boot (e.g. a Xen colour cell on QEMU); an
+/// error when no job was written at all.
+pub fn write_jobs(out: &Path, hypervisors: &[Hypervisor], configs: &[Configuration], opts: &JobOptions) -> Result<()> {
+    let mut written = 0;
+    for &h in hypervisors {
+        for &c in configs {
+            if let Some(why) = refusal(h, c, &opts.boot) {
+                eprintln!("ivcbench: skipped {h}/{c}: {why}");
+                continue;
+            }
+            let path = job_path(out, h, c);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(&path, job(h, c, opts)).with_context(|| format!("writing {}", path.display()))?;
+            println!("{}", path.display());
+            written += 1;
+        }
+    }
+    if written == 0 {
+        bail!("no job written: no cell asked for has a job on {}", opts.platform);
+    }
+    Ok(())
+}
+
 /// One entry of a LAVA job log (`output.yaml`: a list of `{dt, lvl, msg}`).
 #[derive(serde::Deserialize)]
 struct LogEntry {

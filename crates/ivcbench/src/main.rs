@@ -10,7 +10,7 @@ use ivcbench::qemu::Clock;
 use ivcbench::run::{self, RunSpec};
 use ivcbench::{build, report};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Measure inter-VM communication on static partitioning hypervisors: notification latency and
 /// transfer throughput between two VMs, alone and next to a cache-thrashing VM.
@@ -650,34 +650,7 @@ fn real_main() -> Result<()> {
             print!("{}", report::summary(tx, &imported.testbed)?);
             println!("  capture {} (from {})", imported.path.display(), a.log.display());
         }
-        Command::Summary { captures } => {
-            let mut failed = 0;
-            for path in captures {
-                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                match ivc_proto::capture::decode(&bytes) {
-                    Ok(c) => match c.run("tx") {
-                        Some(tx) => {
-                            print!("{}", report::summary(tx, &report::load::provenance_of(&path).describe())?);
-                            if let Some(line) = report::interference(&c) {
-                                println!("{line}");
-                            }
-                        }
-                        None => {
-                            let what = if c.runs.is_empty() { format!("; {}", report::legacy::file_start(&bytes)) } else { String::new() };
-                            eprintln!("ivcbench: {}: no tx run in the capture{what}", path.display());
-                            failed += 1;
-                        }
-                    },
-                    Err(e) => {
-                        eprintln!("ivcbench: {}:{e}", path.display());
-                        failed += 1;
-                    }
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} capture(s) damaged or empty");
-            }
-        }
+        Command::Summary { captures } => report::print_summaries(&captures)?,
         Command::Report(a) => {
             let load = report::load::LoadOptions {
                 legacy_freq_hz: a.legacy_freq,
@@ -695,35 +668,21 @@ fn real_main() -> Result<()> {
             print!("{md}");
             eprintln!("ivcbench: report on {} capture(s) written to {}", cells.len(), out.display());
         }
-        Command::Compare(a) => compare_command(&a)?,
+        Command::Compare(a) => {
+            let opts =
+                report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: false, hardware_tables: false, keep_order: false };
+            report::compare::command(&a.a, &a.b, &opts, a.json.as_deref(), a.fail_if_slower)?
+        }
         Command::Status { dir, legacy_freq } => {
             let load = report::load::LoadOptions { legacy_freq_hz: legacy_freq, lenient: true, hardware_tables: false, keep_order: false };
             let cells = report::output::load(&dir, &load)?;
             print!("{}", report::status::matrix(&cells));
-            print!("{}", xen_cells_note(&dir, &cells)?);
+            print!("{}", ivcbench::demo::xen_cells_note(&dir, &cells, &demo_spec)?);
         }
-        Command::Demo(a) => demo(&a)?,
-    }
-    Ok(())
-}
-
-/// `compare`: the table, a verdict per row, and the regression gate.
-fn compare_command(a: &CompareArgs) -> Result<()> {
-    let opts = report::load::LoadOptions { legacy_freq_hz: a.legacy_freq, lenient: false, hardware_tables: false, keep_order: false };
-    let rows = report::compare::compare_paths(&a.a, &a.b, &opts)?;
-    print!("{}", report::compare::to_markdown(&rows));
-    println!();
-    for r in &rows {
-        println!("{} vs {}, {}: {} ({})", r.b, r.a, r.what, r.verdict, r.provenance);
-    }
-    if let Some(path) = &a.json {
-        std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n").with_context(|| format!("writing {}", path.display()))?;
-    }
-    if let Some(pct) = a.fail_if_slower {
-        let slower: Vec<String> =
-            rows.iter().filter(|r| r.slower_pct > pct).map(|r| format!("{} ({}: {})", r.what, r.b, r.verdict)).collect();
-        if !slower.is_empty() {
-            bail!("slower than the reference by more than {pct}%: {}", slower.join("; "));
+        Command::Demo(a) => {
+            let d =
+                ivcbench::demo::Demo { out: a.out, hypervisors: a.hypervisors, cells: a.experiments, samples: a.samples, force: a.force };
+            ivcbench::demo::run(&d, &demo_spec, &print_outcome)?
         }
     }
     Ok(())
@@ -792,26 +751,7 @@ fn lava_command(a: &LavaArgs) -> Result<()> {
         timeout_minutes: (a.timeout.as_secs().div_ceil(60)).max(1) as u32,
         visibility: a.visibility.clone(),
     };
-    let mut written = 0;
-    for &h in &a.hypervisors {
-        for &c in &configs {
-            if let Some(why) = lava::refusal(h, c, &opts.boot) {
-                eprintln!("ivcbench: skipped {h}/{c}: {why}");
-                continue;
-            }
-            let path = lava::job_path(&a.out, h, c);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            }
-            std::fs::write(&path, lava::job(h, c, &opts)).with_context(|| format!("writing {}", path.display()))?;
-            println!("{}", path.display());
-            written += 1;
-        }
-    }
-    if written == 0 {
-        bail!("no job written: no cell asked for has a job on {}", a.platform);
-    }
-    Ok(())
+    lava::write_jobs(&a.out, &a.hypervisors, &configs, &opts)
 }
 
 /// `run`: one cell, or the matrix, on QEMU or a board's serial console.
@@ -872,99 +812,9 @@ fn run_command(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn demo(a: &DemoArgs) -> Result<()> {
-    let t = Instant::now();
-    let out = &a.out;
-    let hyps = if a.hypervisors.is_empty() { vec![Hypervisor::Baremetal, Hypervisor::Xen] } else { a.hypervisors.clone() };
-    let configs: Vec<Configuration> = if a.experiments.is_empty() {
-        ["notif", "notif+interf", "transfer", "transfer+interf"].iter().map(|c| Configuration::parse(c)).collect::<Result<_>>()?
-    } else {
-        a.experiments.clone()
-    };
-    eprintln!("ivcbench: demo: captures go to {} (the demo's own directory; it replaces only captures it made)", out.display());
-    let mut outcomes = Vec::new();
-    let mut kept = Vec::new();
-    for &hyp in &hyps {
-        // Xen: every cell the default Xen can give; the others are named with the reason.
-        let cells = if a.experiments.is_empty() && hyp == Hypervisor::Xen { xen_cells() } else { configs.clone() };
-        for cfg in cells {
-            let path = cfg.capture_path(out, hyp);
-            let exists = path.exists() || run::meta_path(&path).exists();
-            let default = if cfg.experiment == ivc_proto::params::Experiment::Notif { 1000 } else { 10 };
-            let args = RunArgs::parse_from_demo(hyp.name(), &cfg.to_string(), a.samples.unwrap_or(default), out, exists);
-            let spec = args.spec()?;
-            if let Some(why) = run::refusal(&spec) {
-                eprintln!("demo: {hyp}/{cfg} refused: {why}");
-                continue;
-            }
-            if exists && ivcbench::keep::made_by(&path, "demo") {
-                ivcbench::keep::remove(&path)?;
-            } else if exists && !a.force {
-                eprintln!(
-                    "ivcbench: demo: {} was not made by the demo: left as it is and its cell not run (--force keeps it as {}.N and runs the cell)",
-                    path.display(),
-                    path.display()
-                );
-                kept.push(path);
-                continue;
-            }
-            outcomes.push(run::run(&spec)?);
-        }
-    }
-    println!();
-    for o in &outcomes {
-        print_outcome(o)?;
-        println!();
-    }
-    let load = report::load::LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false, keep_order: false };
-    let cells = report::output::load(out, &load)?;
-    let report_dir = out.join("report");
-    let opts = report::output::ReportOptions { load, out: report_dir.clone(), formats: Vec::new(), raw: false };
-    let md = report::output::write(&cells, &opts)?;
-    println!("{md}");
-    print!("{}", report::status::matrix(&cells));
-    for p in &kept {
-        println!("demo: left {} untouched (not made by the demo)", p.display());
-    }
-    if hyps.contains(&Hypervisor::Xen) {
-        print!("{}", xen_cells_note(out, &cells)?);
-    }
-    println!(
-        "demo: {} runs in {:.1} s wall; captures under {}, report in {} (open report.html)",
-        outcomes.len(),
-        t.elapsed().as_secs_f64(),
-        out.display(),
-        report_dir.display()
-    );
-    Ok(())
-}
-
-/// The seven Xen cells of the seed: notif and its four configurations, transfer and +interf.
-fn xen_cells() -> Vec<Configuration> {
-    use ivc_proto::params::Experiment;
-    [Experiment::Notif, Experiment::Transfer]
-        .into_iter()
-        .flat_map(|experiment| {
-            report::status::configurations(experiment).into_iter().map(move |suffix| Configuration { experiment, suffix })
-        })
-        .collect()
-}
-
-/// Each Xen cell with no capture under `dir`, and why the testbed's default Xen refuses it, if it does.
-fn xen_cells_note(dir: &std::path::Path, cells: &[report::dataset::Cell]) -> Result<String> {
-    let mut s = String::from("xen cells on this testbed (default Xen):\n");
-    for cfg in xen_cells() {
-        let found = cells.iter().find(|c| c.hypervisor == "xen" && c.experiment == cfg.experiment && c.suffix == cfg.suffix);
-        let spec = RunArgs::parse_from_demo("xen", &cfg.to_string(), 1, dir, false).spec()?;
-        let state = match (found, run::refusal(&spec)) {
-            (Some(c), _) if c.damage.is_empty() => "done".to_string(),
-            (Some(_), _) => "DAMAGED".to_string(),
-            (None, Some(why)) => format!("refused: {why}"),
-            (None, None) => "missing (the default Xen can run it)".to_string(),
-        };
-        s += &format!("  {:<24} {state}\n", cfg.to_string());
-    }
-    Ok(s)
+/// The demo's run of one cell, as `ivcbench run` would make it.
+fn demo_spec(hyp: Hypervisor, cfg: Configuration, samples: u32, out: &std::path::Path, force: bool) -> Result<RunSpec> {
+    RunArgs::parse_from_demo(hyp.name(), &cfg.to_string(), samples, out, force).spec()
 }
 
 impl RunArgs {

@@ -530,6 +530,28 @@ fn fmt_p(p: f64) -> String {
     }
 }
 
+/// `ivcbench compare`: the table, a verdict per row, the JSON if asked, and the regression gate
+/// (an error when B is slower than A beyond chance by more than `fail_if_slower` percent).
+pub fn command(a: &Path, b: &Path, opts: &LoadOptions, json: Option<&Path>, fail_if_slower: Option<f64>) -> Result<()> {
+    let rows = compare_paths(a, b, opts)?;
+    print!("{}", to_markdown(&rows));
+    println!();
+    for r in &rows {
+        println!("{} vs {}, {}: {} ({})", r.b, r.a, r.what, r.verdict, r.provenance);
+    }
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(pct) = fail_if_slower {
+        let slower: Vec<String> =
+            rows.iter().filter(|r| r.slower_pct > pct).map(|r| format!("{} ({}: {})", r.what, r.b, r.verdict)).collect();
+        if !slower.is_empty() {
+            bail!("slower than the reference by more than {pct}%: {}", slower.join("; "));
+        }
+    }
+    Ok(())
+}
+
 /// A Markdown table of comparisons (the same columns for `compare` and the report).
 pub fn to_markdown(rows: &[Comparison]) -> String {
     let mut s = String::from(

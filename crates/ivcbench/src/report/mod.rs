@@ -12,7 +12,7 @@ pub mod status;
 
 pub use stats::Stats;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use ivc_proto::capture::{Group, Run};
 use std::fmt::Write;
 
@@ -61,6 +61,39 @@ fn group_u64(g: &Group, key: &str) -> Result<u64> {
         Some(Ok(v)) => Ok(v),
         _ => bail!("transfer group without a numeric `{key}` field"),
     }
+}
+
+/// `ivcbench summary`: each capture's summary on stdout, each damaged or empty one named on
+/// stderr (with what the file starts with when it holds no record at all), and an error counting
+/// them, so that the command fails on any damage.
+pub fn print_summaries(captures: &[std::path::PathBuf]) -> Result<()> {
+    let mut failed = 0;
+    for path in captures {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        match ivc_proto::capture::decode(&bytes) {
+            Ok(c) => match c.run("tx") {
+                Some(tx) => {
+                    print!("{}", summary(tx, &load::provenance_of(path).describe())?);
+                    if let Some(line) = interference(&c) {
+                        println!("{line}");
+                    }
+                }
+                None => {
+                    let what = if c.runs.is_empty() { format!("; {}", legacy::file_start(&bytes)) } else { String::new() };
+                    eprintln!("ivcbench: {}: no tx run in the capture{what}", path.display());
+                    failed += 1;
+                }
+            },
+            Err(e) => {
+                eprintln!("ivcbench: {}:{e}", path.display());
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} capture(s) damaged or empty");
+    }
+    Ok(())
 }
 
 /// A plain-text summary of one run of tx; `testbed` says what it ran on (emulated, hardware or
