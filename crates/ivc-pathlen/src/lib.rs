@@ -78,8 +78,11 @@ struct State {
     cpsr: *mut c_void,
     /// TPIDR_EL2's and TPIDR_EL1's handles (null where the CPU has no such register).
     tpidr: [*mut c_void; 2],
+    /// TTBR0_EL2's handle: with TPIDR_EL2, the key of a hypervisor that maps its per-CPU data at
+    /// one address on every core through per-CPU page tables (Bao).
+    ttbr0_el2: *mut c_void,
     /// The identity keys seen, in order: a vCPU's number is its key's index.
-    keys: Vec<(usize, u64)>,
+    keys: Vec<Key>,
     buf: *mut GByteArray,
     /// Every vCPU's counts at the last [`Mark::Begin`].
     begin: Vec<PerEl>,
@@ -102,6 +105,10 @@ struct State {
 unsafe impl Send for State {}
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
+
+/// What tells the running core apart: which register (2: TPIDR_EL2 with TTBR0_EL2, 1:
+/// TPIDR_EL1), its value and TTBR0_EL2's.
+type Key = (usize, u64, u64);
 
 /// vCPUs counted; a vCPU beyond is counted with the last one (and said once).
 const MAX_VCPUS: usize = 16;
@@ -265,13 +272,17 @@ impl State {
     }
 
     /// The number a vCPU is reported under: its key's rank among the keys seen (TPIDR_EL1 keys
-    /// first, then TPIDR_EL2's by value), so that it does not depend on which core happened to
-    /// run first. ivc-rt's keys are core + 1, so a core's number is its own; Xen's TPIDR_EL2 is
-    /// its per-CPU offset, 0 on the boot CPU (which the TPIDR_EL1 fallback then names, as the
-    /// lowest) and growing with the CPUs it brings up.
+    /// first, then TPIDR_EL2's by value and TTBR0_EL2), so that it does not depend on which core
+    /// happened to run first. ivc-rt's keys are core + 1, so a core's number is its own; Xen's
+    /// TPIDR_EL2 is its per-CPU offset, 0 on the boot CPU (which the TPIDR_EL1 fallback then
+    /// names, as the lowest); Bao's is one address on every core, told apart by each core's page
+    /// table (in core order). A boot-time key (TPIDR_EL2 set, TTBR0_EL2 not yet: Bao's boot code
+    /// between the two writes) is left out of the ranking where the same TPIDR_EL2 later ran with
+    /// a page table.
     fn label(&self, vcpu: c_uint) -> u32 {
+        let booting = |k: &Key| k.0 == 2 && k.2 == 0 && self.keys.iter().any(|x| x.0 == 2 && x.1 == k.1 && x.2 != 0);
         match self.keys.get(vcpu as usize) {
-            Some(k) => self.keys.iter().filter(|x| *x < k).count() as u32,
+            Some(k) => self.keys.iter().filter(|x| *x < k && !booting(x)).count() as u32,
             None => vcpu,
         }
     }
@@ -280,13 +291,14 @@ impl State {
     /// translated the block, not of the one running it, whenever TCG is not multi-threaded (and
     /// icount never is): blocks are shared between vCPUs. So each block's execution reads a
     /// per-CPU register instead: TPIDR_EL2 where a hypervisor keeps its per-CPU pointer there
-    /// (Xen), else TPIDR_EL1, which ivc-rt sets to the core number + 1 (and TPIDR_EL2 likewise
-    /// when a board enters it at EL2). A vCPU's number is the order in which its key first ran (cores
-    /// start in order, so that is the core's number).
+    /// (Xen: a per-CPU offset; Bao: one address, mapped per core by per-CPU page tables, hence
+    /// TTBR0_EL2 beside it), else TPIDR_EL1, which ivc-rt sets to the core number + 1 (and
+    /// TPIDR_EL2 likewise when a board enters it at EL2). A vCPU's index is the order in which
+    /// its key first ran; [`State::label`] numbers them.
     fn current_cpu(&mut self) -> usize {
-        let key = match self.read(self.tpidr[0]) {
-            Some(v) if v != 0 => (2, v),
-            _ => (1, self.read(self.tpidr[1]).unwrap_or(0)),
+        let key: Key = match self.read(self.tpidr[0]) {
+            Some(v) if v != 0 => (2, v, self.read(self.ttbr0_el2).unwrap_or(0)),
+            _ => (1, self.read(self.tpidr[1]).unwrap_or(0), 0),
         };
         // Before a key is set (boot code), the vCPU cannot be told: its instructions go to the
         // last slot, which no window uses.
@@ -297,7 +309,7 @@ impl State {
             Some(i) => i.min(MAX_VCPUS - 2),
             None => {
                 self.keys.push(key);
-                say(&format!("vCPU {} is the one with TPIDR_EL{}={:#x}", self.keys.len() - 1, key.0, key.1));
+                say(&format!("vCPU {} is the one with TPIDR_EL{}={:#x} (TTBR0_EL2={:#x})", self.keys.len() - 1, key.0, key.1, key.2));
                 (self.keys.len() - 1).min(MAX_VCPUS - 2)
             }
         }
@@ -328,6 +340,7 @@ extern "C" fn on_vcpu_init(_id: u64, _vcpu: c_uint) {
         let find = |name: &[u8]| d.iter().find(|r| !r.name.is_null() && CStr::from_ptr(r.name).to_bytes() == name).map(|r| r.handle);
         s.cpsr = find(b"cpsr").unwrap_or(std::ptr::null_mut());
         s.tpidr = [find(b"TPIDR_EL2").unwrap_or(std::ptr::null_mut()), find(b"TPIDR_EL1").unwrap_or(std::ptr::null_mut())];
+        s.ttbr0_el2 = find(b"TTBR0_EL2").unwrap_or(std::ptr::null_mut());
         g_array_free(regs, 1);
     }
     if s.cpsr.is_null() {
@@ -422,6 +435,7 @@ pub unsafe extern "C" fn qemu_plugin_install(id: u64, _info: *const c_void, argc
             header_done: false,
             cpsr: std::ptr::null_mut(),
             tpidr: [std::ptr::null_mut(); 2],
+            ttbr0_el2: std::ptr::null_mut(),
             keys: Vec::new(),
             buf,
             begin: Vec::new(),
