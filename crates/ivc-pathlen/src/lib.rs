@@ -227,8 +227,10 @@ impl State {
                 let (b, i) = (since(&begin), since(&irq));
                 let label = self.label(vcpu);
                 if let Some(p) = self.pending.as_mut().filter(|p| p.rx.is_none()) {
-                    // EL0/EL1 from the guest's IRQ vector, EL2/EL3 from tx's doorbell.
-                    p.rx = Some((label, [i[0], i[1], b[2], b[3]]));
+                    // The guest's EL1 from its IRQ vector; the hypervisor's levels from tx's
+                    // doorbell: EL2, and EL0 where its VMM runs at user level (seL4's CAmkES
+                    // VMM; ivc-rt's guests never enter EL0).
+                    p.rx = Some((label, [b[0], i[1], b[2], b[3]]));
                 }
                 if self.pending.as_ref().is_some_and(|p| p.tx.is_some() && p.rx.is_some()) {
                     self.flush_pending();

@@ -13,12 +13,13 @@
 //! Windows (all counts include the closing marker and exclude the opening one):
 //! - tx: from [`Mark::Begin`] (just before the doorbell) to [`Mark::TxEnd`] (the doorbell call
 //!   returned), every EL, on tx's vCPU;
-//! - rx, EL1 (and EL0): from [`Mark::IrqEntry`] (the first instruction of the runtime's IRQ vector)
-//!   to [`Mark::RxAck`] (just after the handler's acknowledgement), on the vCPU that acknowledged;
-//! - rx, EL2 (and EL3): from tx's [`Mark::Begin`] to [`Mark::RxAck`] on that vCPU: whatever the
-//!   hypervisor runs there for the doorbell (taking the physical interrupt, injecting the virtual
-//!   one, waking and scheduling rx's vCPU). rx's EL1 work before the interrupt arrives (rx dirtying
-//!   its L1D) is not counted; neither is anything the hypervisor does on other cores.
+//! - rx, EL1: from [`Mark::IrqEntry`] (the first instruction of the runtime's IRQ vector) to
+//!   [`Mark::RxAck`] (just after the handler's acknowledgement), on the vCPU that acknowledged;
+//! - rx, EL2 (and EL3, and EL0): from tx's [`Mark::Begin`] to [`Mark::RxAck`] on that vCPU:
+//!   whatever the hypervisor runs there for the doorbell (taking the physical interrupt, injecting
+//!   the virtual one, waking and scheduling rx's vCPU), at EL0 where its VMM is a user-level
+//!   program (seL4's CAmkES VMM; the guests never enter EL0). rx's EL1 work before the interrupt
+//!   arrives (rx dirtying its L1D) is not counted; neither is anything done on other cores.
 //! - transfer, one window per chunk: tx from [`Mark::Begin`] (before writing the chunk) to
 //!   [`Mark::TxEnd`] (the chunk handed over: flag raised or doorbell rung); rx, EL1 from
 //!   [`Mark::RxStart`] (rx found the chunk) to [`Mark::RxAck`] (verified and acknowledged), EL2

@@ -8,8 +8,15 @@ use ivc_proto::pathlen::{Mark, PathLengths};
 use ivcbench::pathlen::{load, sidecar, table};
 use std::path::Path;
 
+/// One run's path lengths and their table. An `+interf` cell's gap is long enough for the
+/// interferer to finish passes over its buffer while the samples run (checked).
 fn pathlen(out: &Path, hyp: &str, cell: &str, samples: &str) -> (PathLengths, String) {
-    let c = run_ok(hyp, out, &["--experiment", cell, "--samples", samples, "--gap", "200us", "--pathlen"]);
+    let gap = if cell.contains("+interf") { "2ms" } else { "200us" };
+    let c = run_ok(hyp, out, &["--experiment", cell, "--samples", samples, "--gap", gap, "--pathlen"]);
+    if cell.contains("+interf") {
+        let line = ivcbench::report::interference(&c).unwrap_or_default();
+        assert!(line.contains(" passes over "), "the interferer must have swept its buffer during the samples: {line:?}");
+    }
     let warm = tx(&c).header.warmups as usize;
     let (e, suffix) = cell.split_at(cell.find('+').unwrap_or(cell.len()));
     let p = load(&sidecar(&out.join(e).join(format!("{hyp}{suffix}")))).unwrap();
