@@ -13,7 +13,7 @@
 //! The declarations below are QEMU's plugin API, version 4 (QEMU 9.2 and 10.0), written from its
 //! documented ABI; its symbols and GLib's resolve against QEMU when it loads the plugin.
 
-use ivc_proto::pathlen::{self, Calibration, Mark, PerEl, Sample, CALIBRATIONS};
+use ivc_proto::pathlen::{self, core_rank, Calibration, CoreKey as Key, Mark, PerEl, Sample, CALIBRATIONS};
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -105,10 +105,6 @@ struct State {
 unsafe impl Send for State {}
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
-
-/// What tells the running core apart: which register (2: TPIDR_EL2 with TTBR0_EL2, 1:
-/// TPIDR_EL1), its value and TTBR0_EL2's.
-type Key = (usize, u64, u64);
 
 /// vCPUs counted; a vCPU beyond is counted with the last one (and said once).
 const MAX_VCPUS: usize = 16;
@@ -282,9 +278,8 @@ impl State {
     /// between the two writes) is left out of the ranking where the same TPIDR_EL2 later ran with
     /// a page table.
     fn label(&self, vcpu: c_uint) -> u32 {
-        let booting = |k: &Key| k.0 == 2 && k.2 == 0 && self.keys.iter().any(|x| x.0 == 2 && x.1 == k.1 && x.2 != 0);
         match self.keys.get(vcpu as usize) {
-            Some(k) => self.keys.iter().filter(|x| *x < k && !booting(x)).count() as u32,
+            Some(k) => core_rank(&self.keys, k),
             None => vcpu,
         }
     }

@@ -30,6 +30,21 @@
 #[cfg(feature = "alloc")]
 use alloc::{format, string::String, vec::Vec};
 
+/// What tells a running core apart in the plugin: which register (2: TPIDR_EL2, with TTBR0_EL2
+/// beside it; 1: TPIDR_EL1), its value, and TTBR0_EL2's (0 with TPIDR_EL1). docs/pathlen.md says
+/// what each hypervisor keeps there.
+pub type CoreKey = (usize, u64, u64);
+
+/// The number a core is written under in the path-length file: its key's rank among the keys
+/// seen (TPIDR_EL1 keys first, then TPIDR_EL2's by value and TTBR0_EL2), so that it does not
+/// depend on which core ran first. A boot-time key (TPIDR_EL2 written, TTBR0_EL2 not yet, as in
+/// Bao's boot code between the two writes) is left out of the ranking where the same TPIDR_EL2
+/// later ran with a page table.
+pub fn core_rank(keys: &[CoreKey], k: &CoreKey) -> u32 {
+    let booting = |k: &CoreKey| k.0 == 2 && k.2 == 0 && keys.iter().any(|x| x.0 == 2 && x.1 == k.1 && x.2 != 0);
+    keys.iter().filter(|x| *x < k && !booting(x)).count() as u32
+}
+
 /// The markers, by the immediate of their `hint` instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -189,6 +204,24 @@ pub fn decode(text: &str) -> Result<PathLengths, (usize, &'static str)> {
 mod tests {
     use super::*;
     use std::vec;
+
+    #[test]
+    fn cores_are_numbered_by_their_keys() {
+        let ranks = |keys: &[CoreKey]| keys.iter().map(|k| core_rank(keys, k)).collect::<std::vec::Vec<_>>();
+        // ivc-rt alone: TPIDR_EL1 = core + 1, whichever core ran first.
+        assert_eq!(ranks(&[(1, 2, 0), (1, 1, 0), (1, 3, 0)]), [1, 0, 2]);
+        // Bao: one TPIDR_EL2 on every core, told apart by TTBR0_EL2 (in core order). The boot
+        // code's key (TPIDR_EL2 written, TTBR0_EL2 not yet) is left out of the numbering: core 0
+        // stays 0 (the boot key shares its number; no window uses it).
+        let base = 0xfd80_0000_0000;
+        assert_eq!(ranks(&[(2, base, 0), (2, base, 0x4020_1000), (2, base, 0x4020_9000)]), [0, 0, 1]);
+        // Xen: per-CPU offsets on the secondary CPUs, one page table; the boot CPU (TPIDR_EL2 = 0)
+        // by TPIDR_EL1.
+        assert_eq!(ranks(&[(1, 7, 0), (2, 0x30000, 0x4000), (2, 0x20000, 0x4000)]), [0, 2, 1]);
+        // A hypervisor whose TPIDR_EL2 is set with TTBR0_EL2 still 0 everywhere (a board entering
+        // ivc-rt at EL2 without a page table there) keeps every key.
+        assert_eq!(ranks(&[(2, 2, 0), (2, 1, 0)]), [1, 0]);
+    }
 
     #[test]
     fn markers_are_hints_that_binutils_knows_as_such() {
