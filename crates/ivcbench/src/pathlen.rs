@@ -145,6 +145,14 @@ pub fn summary(capture: &Path, tx: &Run) -> Result<Option<String>> {
     if !file.exists() {
         return Ok(None);
     }
+    // The plugin writes its first line at the first marker: an empty file means the guests ran
+    // none (images built before the markers, e.g. a hand-built bao.bin or seL4 image).
+    if std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) == 0 {
+        bail!(
+            "{}: no path-length marker ran: the guest images carry none (built before ivcbench had them?); regenerate the cell with `ivcbench config` and rebuild the hypervisor's image",
+            file.display()
+        );
+    }
     let p = load(&file)?;
     if tx.header.experiment == "transfer" {
         return transfer_summary(&file, &p, tx).map(Some);

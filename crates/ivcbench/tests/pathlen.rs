@@ -300,3 +300,17 @@ fn baremetal_transfer_path_lengths_per_chunk() {
         }
     }
 }
+
+/// Guest images without markers (a hand-built hypervisor image from before them) leave the
+/// plugin's file empty: the summary says so and what to do, instead of "empty file". Made here
+/// by emptying a real run's file (the hand-built images that met it cannot run in CI).
+#[test]
+fn an_empty_path_length_file_is_explained() {
+    let d = tempfile::tempdir().unwrap();
+    let c = run_ok("baremetal", d.path(), &["--experiment", "notif", "--samples", "5", "--gap", "200us", "--pathlen"]);
+    let capture = d.path().join("notif/baremetal");
+    assert!(ivcbench::pathlen::summary(&capture, tx(&c)).unwrap().is_some());
+    std::fs::write(sidecar(&capture), "").unwrap();
+    let e = ivcbench::pathlen::summary(&capture, tx(&c)).unwrap_err().to_string();
+    assert!(e.contains("no path-length marker ran") && e.contains("ivcbench config"), "{e}");
+}
