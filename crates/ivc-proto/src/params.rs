@@ -81,6 +81,9 @@ pub mod flag {
     /// notif: record samples into log-linear histograms (ivc_proto::histogram), printed at the end,
     /// instead of one by one.
     pub const HISTOGRAM: u16 = 1 << 6;
+    /// notif with PMU events: tx also refuses events PMCEID does not cover (implementation
+    /// defined ones), which the host asks for where it knows the core implements none (QEMU).
+    pub const PMU_PMCEID_ONLY: u16 = 1 << 7;
 }
 
 /// A fault injected on purpose, to test that ivcbench handles it as it says (tests and

@@ -19,7 +19,7 @@ pub mod decode;
 pub mod encode;
 
 #[cfg(feature = "alloc")]
-pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run};
+pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run, CYCLES};
 pub use encode::{Encoder, LineBuf};
 
 /// Marks a record line. The digit is the version of the record framing (tag, role, sequence

@@ -1,7 +1,7 @@
 //! Reading a captures directory (`<experiment>/<hypervisor><suffix>`) into cells: ivcbench's own
 //! captures and the artifact's tables alike, files read two at a time.
 
-use super::dataset::{Cell, CellData, NotifData, Origin, Provenance, TextLines, TransferSeries};
+use super::dataset::{Cell, CellData, ColumnSummary, NotifData, Origin, Provenance, TextLines, TransferSeries};
 use super::legacy;
 use crate::names::Suffix;
 use anyhow::{anyhow, bail, Context, Result};
@@ -225,12 +225,12 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
     cell.data = match cell.experiment {
         Experiment::Notif => {
             let g = run.groups.first();
-            let col = |name: &str| g.and_then(|g| super::column(g, h, name));
+            let col = |name: &str| super::notif_column(run, name);
             CellData::Notif(NotifData {
                 latency: col("rtt").unwrap_or_default(),
                 oneway: col("oneway").filter(|_| h.get("common_counter") == Some("yes")),
                 lost: run.lost(),
-                pmu: Vec::new(),
+                pmu: pmu_columns(run),
                 rel_error: g.filter(|g| !g.histograms.is_empty()).map(|_| ivc_proto::histogram::REL_ERROR),
                 text: TextLines::default(),
             })
@@ -253,6 +253,23 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
         ),
     };
     Ok(())
+}
+
+/// A v2 capture's PMU columns, summarised under the artifact's column names (`inst_ret_el1`,
+/// `cycles` over every group, as the artifact's tables repeat it), so the report shows them next
+/// to the artifact's.
+fn pmu_columns(run: &ivc_proto::capture::Run) -> Vec<ColumnSummary> {
+    let mut out: Vec<ColumnSummary> = Vec::new();
+    for g in run.groups.iter().filter(|g| !g.pmu.is_empty()) {
+        for (name, values) in g.names(&run.header).iter().zip(&g.columns).skip(run.header.columns.len()) {
+            let i = out.iter().position(|s| s.name == *name).unwrap_or_else(|| {
+                out.push(ColumnSummary::new(name));
+                out.len() - 1
+            });
+            values.iter().for_each(|&v| out[i].add(v));
+        }
+    }
+    out
 }
 
 /// What a capture was measured on, from the metadata written beside it: emulated when it says
