@@ -401,7 +401,6 @@ impl Selection {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,9 @@ pub fn apply(p: &mut Params, sel: Selection, experiment: Experiment, qemu: bool)
         bail!("--pmu-events is for notif (the artifact counted PMU events per notification); transfer records none");
     }
     if p.has(flag::HISTOGRAM) {
-        bail!("--pmu-events with --histogram: histogram mode keeps latency buckets only, so the PMU columns would be lost; drop one of them");
+        bail!(
+            "--pmu-events with --histogram: histogram mode keeps latency buckets only, so the PMU columns would be lost; drop one of them"
+        );
     }
     p.pmu = sel;
     if qemu {
@@ -182,10 +184,7 @@ mod tests {
         // SW_INCR, INST_RETIRED, CPU_CYCLES (what QEMU 10's testbed CPU lists), and three of PMCEID1's.
         let ceid = 1 | 1 << 8 | 1 << 0x11 | 1u64 << (32 + 3) | 1u64 << (32 + 4) | 1u64 << (32 + 0x1c);
         let s = implemented(ceid, 0);
-        assert_eq!(
-            s,
-            "SW_INCR (0x00), INST_RETIRED (0x08), CPU_CYCLES (0x11), STALL_FRONTEND (0x23), STALL_BACKEND (0x24), STALL (0x3c)"
-        );
+        assert_eq!(s, "SW_INCR (0x00), INST_RETIRED (0x08), CPU_CYCLES (0x11), STALL_FRONTEND (0x23), STALL_BACKEND (0x24), STALL (0x3c)");
         assert_eq!(implemented(0, 1), "0x4000 (0x4000)");
     }
 

@@ -60,7 +60,7 @@ impl Plan {
             }
             let why = match c.implemented(self.info.ceid, self.info.ceid_hi) {
                 Some(false) => "not implemented (PMCEID)",
-                None if strict => "outside PMCEID, and the run counts only what PMCEID lists",
+                None if strict => "outside PMCEID (the run counts listed ones only)",
                 _ => continue,
             };
             let mut line = ivc_proto::capture::LineBuf::new();

@@ -126,7 +126,7 @@ pub fn read(out: &mut [u64]) {
     let Some((cycles, events)) = out.split_last_mut() else { return };
     // SAFETY: reading PMCCNTR_EL0 has no side effects; the isb orders it after what came before
     // (and without `nomem` the compiler keeps it after the acknowledgement's load).
-    unsafe { asm!("isb", "mrs {}, pmccntr_el0", out(reg) *cycles, options(nostack)) };
+    unsafe { asm!("isb", "mrs {}, pmccntr_el0", out(reg) * cycles, options(nostack)) };
     for (i, v) in events.iter_mut().enumerate() {
         select(i as u64);
         let x: u64;

@@ -535,7 +535,9 @@ fn digit(c: u8) -> Option<u64> {
 fn pmu_group(ev: &str) -> Result<Vec<Counter>, ErrorKind> {
     let counters = ev
         .split(',')
-        .map(|i| pmu::parse_group_item(i).ok_or_else(|| ErrorKind::Malformed(format!("PMU group item `{i}` is not <hex event>:<el1|el2|el1+2>"))))
+        .map(|i| {
+            pmu::parse_group_item(i).ok_or_else(|| ErrorKind::Malformed(format!("PMU group item `{i}` is not <hex event>:<el1|el2|el1+2>")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if counters.len() > pmu::MAX_GROUP {
         return Err(ErrorKind::Malformed(format!("PMU group of {} counters (at most {})", counters.len(), pmu::MAX_GROUP)));

@@ -302,19 +302,19 @@ fn pmu_strategy() -> impl Strategy<Value = (Vec<Vec<crate::pmu::Counter>>, Vec<V
     let counter = (any::<u16>(), 0usize..3).prop_map(|(event, el)| Counter { event, el: El::ALL[el] });
     let set = prop::collection::vec(counter, 1..=crate::pmu::MAX_GROUP);
     (prop::collection::vec(set, 1..4), 1usize..30).prop_flat_map(|(sets, n)| {
-        let groups: Vec<_> = sets
-            .iter()
-            .map(|s| {
-                // What tx records: latencies within a timeout, 32-bit event counters, a cycle count.
-                let row = (prop::collection::vec(0u64..1 << 32, 2), prop::collection::vec(0u64..1 << 32, s.len()), 0u64..1 << 40)
-                    .prop_map(|(mut lat, ev, cyc)| {
-                        lat.extend(ev);
-                        lat.push(cyc);
-                        lat
-                    });
-                prop::collection::vec(row, n)
-            })
-            .collect();
+        let groups: Vec<_> =
+            sets.iter()
+                .map(|s| {
+                    // What tx records: latencies within a timeout, 32-bit event counters, a cycle count.
+                    let row = (prop::collection::vec(0u64..1 << 32, 2), prop::collection::vec(0u64..1 << 32, s.len()), 0u64..1 << 40)
+                        .prop_map(|(mut lat, ev, cyc)| {
+                            lat.extend(ev);
+                            lat.push(cyc);
+                            lat
+                        });
+                    prop::collection::vec(row, n)
+                })
+                .collect();
         (Just(sets), groups)
     })
 }
@@ -353,7 +353,8 @@ fn pmu_capture() -> String {
     use crate::pmu::{Counter, El};
     let c = |event, el| Counter { event, el };
     let sets = vec![vec![c(0x08, El::El1), c(0x11, El::El1And2)], vec![c(0x4004, El::El2)]];
-    let samples = vec![(0..20).map(|i| vec![900 + i, 400, 1000 + i, 16_000 + i, 20_000]).collect(), (0..20).map(|i| vec![900, 401, i, 7]).collect()];
+    let samples =
+        vec![(0..20).map(|i| vec![900 + i, 400, 1000 + i, 16_000 + i, 20_000]).collect(), (0..20).map(|i| vec![900, 401, i, 7]).collect()];
     let mut text = String::new();
     encode_pmu_run(&sets, &samples, &mut text);
     text

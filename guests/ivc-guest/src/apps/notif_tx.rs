@@ -2,8 +2,8 @@
 
 use crate::backend::{control, Active, Backend};
 use crate::out;
-use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::pmu::{Plan, CYCLES_EL};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use ivc_proto::capture::encode::MAX_COLS;
 use ivc_proto::layout::{ControlBlock, RESET_MARK, RESET_MARK_OFFSET, RX_READY};
 use ivc_proto::params::{flag, Fault, Params};
