@@ -122,6 +122,9 @@ struct ConfigArgs {
     jailhouse_colouring: bool,
     #[arg(long)]
     force: bool,
+    /// notif: PMU events tx's image counts per sample (as `run --pmu-events`; docs/pmu.md).
+    #[arg(long, value_parser = ivcbench::pmu::parse)]
+    pmu_events: Option<ivc_proto::pmu::Selection>,
 }
 
 #[derive(Args)]
@@ -642,6 +645,7 @@ fn real_main() -> Result<()> {
                 xen_colouring: a.xen_colouring,
                 jailhouse_colouring: a.jailhouse_colouring,
                 force: a.force,
+                pmu: a.pmu_events.unwrap_or_default(),
             };
             for f in ivcbench::config::generate(a.hypervisor, board, a.config, &opts)? {
                 println!("{}", f.display());

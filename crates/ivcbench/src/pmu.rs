@@ -82,6 +82,12 @@ pub fn refusal(hyp: Hypervisor, platform: &str, p: &Params, tx: &Run) -> String 
         m.push_str(" (on the QEMU testbed, QEMU implements no implementation-defined event, so only these can be counted)");
     }
     m.push('.');
+    // A board's image got its events from `ivcbench config`, not from this command: tx's notes
+    // say what it refused either way.
+    if missing.is_empty() {
+        let notes: Vec<&str> = tx.notes.iter().map(String::as_str).filter(|n| n.starts_with("pmu: ")).collect();
+        let _ = write!(m, " tx says: {}", notes.join("; "));
+    }
     m
 }
 
