@@ -194,6 +194,29 @@ mod tests {
         assert_eq!(implemented(0, 1), "0x4000 (0x4000)");
     }
 
+    /// tx's refused run as the guest writes it (header fields, notes, `pmu=refused`).
+    fn refused_run(n: &str, ceid: &str, notes: &[&str]) -> Run {
+        let f = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let mut r = Run::default();
+        r.header.fields = vec![f("pmu_n", n), f("pmceid", ceid), f("pmceid_hi", "0x0")];
+        r.notes = notes.iter().map(|s| s.to_string()).collect();
+        r.end = Some(vec![f("pmu", "refused")]);
+        r
+    }
+
+    #[test]
+    fn refusals_name_events_and_why() {
+        let p = Params { pmu: parse("inst_ret:el1,l1$d_miss:el1,l1$d_miss:el2").unwrap(), ..Params::DEFAULT };
+        let m = refusal(Hypervisor::Xen, "qemu-virt", &p, &refused_run("0", "0x0", &[]));
+        assert!(m.contains("no event counters (tx read PMCR_EL0.N = 0") && m.contains("dom0less domains cannot ask for a vPMU"), "{m}");
+        let m = refusal(Hypervisor::Bao, "zcu104", &p, &refused_run("6", "0x101", &[]));
+        assert!(m.contains("not implemented: L1D_CACHE_REFILL (0x03). This PMU has 6 event counters and implements SW_INCR (0x00), INST_RETIRED (0x08)."), "{m}");
+        // Events that came with a board's image, not with this command: tx's notes say which.
+        let note = "pmu: event 0x3 not implemented (PMCEID); refused";
+        let m = refusal(Hypervisor::Bao, "zcu104", &Params::DEFAULT, &refused_run("6", "0x101", &[note, "other"]));
+        assert!(m.ends_with(&format!("tx says: {note}")), "{m}");
+    }
+
     #[test]
     fn refusals_before_the_run() {
         let sel = parse("artifact").unwrap();
