@@ -50,6 +50,11 @@ fn events_qemu_implements_are_recorded_per_sample() {
     let again = ivcbench_in(tempfile::tempdir().unwrap().path(), &args[2..]);
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert!(stdout.contains("inst_ret_el1") && stdout.contains("the machine's one instruction count"), "{stdout}");
+    // `summary` on the saved capture prints them too, with what they were measured on.
+    let capture = d.path().join("notif/baremetal");
+    let o = ivcbench(&["summary", capture.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && stdout.contains("cpu_cycles_el1") && stdout.contains("emulated on QEMU virt"), "{stdout}");
     // The report reads the columns under the artifact's names, beside its own tables' columns.
     let opts = LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false, keep_order: false };
     let cell = load_file(Experiment::Notif, "baremetal", Suffix::parse("").unwrap(), &d.path().join("notif/baremetal"), &opts).unwrap();

@@ -84,9 +84,13 @@ pub fn print_summaries(captures: &[std::path::PathBuf]) -> Result<()> {
         match ivc_proto::capture::decode(&bytes) {
             Ok(c) => match c.run("tx") {
                 Some(tx) => {
-                    print!("{}", summary(tx, &load::provenance_of(path).describe())?);
+                    let on = load::provenance_of(path).describe();
+                    print!("{}", summary(tx, &on)?);
                     if let Some(line) = interference(&c) {
                         println!("{line}");
+                    }
+                    if let Some(t) = crate::pmu::summary(tx, &on) {
+                        print!("{t}");
                     }
                 }
                 None => {
