@@ -83,6 +83,13 @@ fn more_events_than_counters_rotate_over_groups() {
     assert!(col(g1, r, "sw_incr_el1").iter().all(|&v| v == 0));
     assert!(col(g0, r, "inst_ret_el2").iter().all(|&v| v == 0));
     assert!(col(g0, r, "inst_ret_el1").iter().all(|&v| v > 0));
+    // Nor does the report: the column is left out, with a note saying why.
+    let opts = LoadOptions { legacy_freq_hz: 100_000_000, lenient: false, hardware_tables: false, keep_order: false };
+    let cell = load_file(Experiment::Notif, "baremetal", Suffix::parse("").unwrap(), &d.path().join("notif/baremetal"), &opts).unwrap();
+    let CellData::Notif(n) = &cell.data else { panic!("notif data") };
+    assert!(n.pmu.iter().all(|s| !s.name.ends_with("_el2")) && n.pmu.iter().any(|s| s.name == "inst_ret_el1+2"));
+    assert!(cell.notes.iter().any(|m| m.contains("PMU column cpu_cycles_el2 not measured: tx's core has no EL2")), "{:?}", cell.notes);
+    assert_eq!(n.latency.len(), 40, "both groups' round trips");
     // The summary never prints an EL2-only column of a core without EL2 as a figure.
     let o = ivcbench_in(tempfile::tempdir().unwrap().path(), &["--samples", "5", "--pmu-events", "inst_ret:el2"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
