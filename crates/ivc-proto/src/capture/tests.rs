@@ -447,3 +447,24 @@ fn a_sample_too_wide_for_a_record_is_lost_not_cut() {
     assert_eq!((r.lost(), r.groups[0].columns[8].as_slice()), (1, &[1u64][..]));
     assert!(out.contains(" wide=1 "));
 }
+
+/// Captures the v1 guests printed (baremetal and Xen, raw and histogram, notif and transfer; kept
+/// in tests/data/v1) decode as they did: v2 changed nothing a v1 capture holds.
+#[test]
+fn real_v1_captures_still_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v1");
+    for (file, samples, groups) in [
+        ("baremetal-notif", 50, 1),
+        ("baremetal-notif-histogram", 100_000, 1),
+        ("baremetal-transfer-interf", 8, 4),
+        ("xen-notif-interf", 30, 1),
+    ] {
+        let c = decode(&std::fs::read(dir.join(file)).unwrap()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let r = c.run("tx").unwrap();
+        assert_eq!(r.header.version, 1, "{file}");
+        assert_eq!(r.groups.len(), groups, "{file}");
+        assert!(r.groups.iter().all(|g| g.pmu.is_empty() && g.names(&r.header) == r.header.columns), "{file}");
+        let good: u64 = r.groups.iter().map(|g| g.columns[0].len() as u64 + g.histograms.first().map_or(0, |h| h.n)).sum();
+        assert_eq!(good, samples, "{file}");
+    }
+}
