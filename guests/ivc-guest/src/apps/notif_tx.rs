@@ -19,6 +19,7 @@ pub fn run(p: &Params) {
     calibrate();
     if let Some(pl) = &plan {
         if pl.refuse(&mut s, p) {
+            ctl.tx.done.store(1, Release);
             s.end(&[("pmu", &"refused")]);
             return;
         }
