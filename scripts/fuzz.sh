@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer through cargo-fuzz) of the parsers that read outside input:
-# `decode` (the capture decoder), `legacy` (the artifact's tables) and `pathlen` (the path-length
-# plugin's file). Each target runs for SECONDS (default 60) from its corpus in fuzz/corpus/<target> (seeded from real captures); new
+# `decode` (the capture decoder), `legacy` (the artifact's tables), `pathlen` (the path-length
+# plugin's file) and `pmu_spec` (`run --pmu-events`). Each target runs for SECONDS (default 60) from its corpus in fuzz/corpus/<target> (seeded from real captures); new
 # inputs go to a temporary directory, so the repository's corpus only changes by hand. A crash
 # leaves its input under fuzz/artifacts/<target>/: turn it into a regression test.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode legacy pathlen)
+[ ${#targets[@]} -gt 0 ] || targets=(decode legacy pathlen pmu_spec)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 # cargo-fuzz passes unstable flags to rustc; the machines have the stable toolchain only, which
 # accepts them with RUSTC_BOOTSTRAP. No sanitizer (-s none): the code under test has no unsafe.

@@ -14,6 +14,13 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => assert_eq!(lenient.errors().first().map(|f| (*f).clone()), Some(e)),
     }
+    // A group's columns are the ones its names say: the header's, plus a PMU group's counters
+    // and `cycles`.
+    for r in &lenient.runs {
+        for g in &r.groups {
+            assert_eq!(g.columns.len().max(r.header.columns.len()), g.names(&r.header).len());
+        }
+    }
     let mut d = Decoder::default();
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         d.line(i + 1, line);

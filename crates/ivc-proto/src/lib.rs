@@ -7,6 +7,7 @@
 //! - [`ivshmem`]: Jailhouse's ivshmem device: configuration-space walk, BARs, registers;
 //! - [`capture`]: the capture format that guests print and the host decodes;
 //! - [`histogram`]: the log-linear buckets of histogram mode;
+//! - [`pmu`]: PMU events (table, filters, `--pmu-events` syntax, their place in the parameters);
 //! - [`pathlen`]: path-length markers and the path-length plugin's file.
 //!
 //! `no_std`; the decoder needs the `alloc` feature. See docs/capture-format.md for the format.
@@ -25,4 +26,5 @@ pub mod layout;
 pub mod params;
 pub mod pathlen;
 pub mod platform;
+pub mod pmu;
 pub mod vm;

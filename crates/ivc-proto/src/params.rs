@@ -6,9 +6,13 @@
 //! it. The same works on a board: the patched image is what goes on the SD card.
 
 /// Start of the block; unique enough that the host finds exactly one in an image.
-pub const MAGIC: [u8; 8] = *b"IVCPRM\x00\x01";
+pub const MAGIC: [u8; 8] = *b"IVCPRM\x00\x02";
 /// Size of the encoded block in bytes.
-pub const SIZE: usize = 128;
+pub const SIZE: usize = 256;
+/// Where the PMU selection ([`crate::pmu::Selection::encode`]) starts in the block.
+const PMU_AT: usize = 128;
+use crate::pmu::Selection;
+
 /// Transfer buffer sizes, in the order of [`Params::buffers`]' bits.
 pub const BUFFER_SIZES: [u64; 8] = [4 << 10, 32 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20];
 
@@ -77,6 +81,9 @@ pub mod flag {
     /// notif: record samples into log-linear histograms (ivc_proto::histogram), printed at the end,
     /// instead of one by one.
     pub const HISTOGRAM: u16 = 1 << 6;
+    /// notif with PMU events: tx also refuses events PMCEID does not cover (implementation
+    /// defined ones), which the host asks for where it knows the core implements none (QEMU).
+    pub const PMU_PMCEID_ONLY: u16 = 1 << 7;
 }
 
 /// A fault injected on purpose, to test that ivcbench handles it as it says (tests and
@@ -126,6 +133,9 @@ pub struct Params {
     /// A fault to inject, and the recorded sample it hits.
     pub fault: Fault,
     pub fault_at: u32,
+    /// notif: PMU events tx counts per sample, in groups of as many as its PMU has counters
+    /// (docs/pmu.md); empty for none.
+    pub pmu: Selection,
 }
 
 impl Params {
@@ -147,6 +157,7 @@ impl Params {
         config: [0; 24],
         fault: Fault::None,
         fault_at: 0,
+        pmu: Selection::NONE,
     };
 
     pub const fn has(&self, f: u16) -> bool {
@@ -188,6 +199,7 @@ impl Params {
         b = put(b, 58, &self.fault_at.to_le_bytes());
         b = put(b, 64, &self.config);
         b = put(b, 88, &self.gap_jitter_ns.to_le_bytes());
+        b = put(b, PMU_AT, &self.pmu.encode());
         b
     }
 
@@ -239,6 +251,7 @@ impl Params {
             config,
             fault,
             fault_at: u32_at(58),
+            pmu: Selection::decode(&b[PMU_AT..PMU_AT + crate::pmu::ENCODED]).ok_or(ParamsError::Field("pmu"))?,
         };
         if p.samples == 0 {
             return Err(ParamsError::Field("samples"));
@@ -286,6 +299,7 @@ mod tests {
             fault: Fault::CorruptChunk,
             fault_at: 3,
             gap_jitter_ns: 7,
+            pmu: Selection::artifact(),
             ..Params::DEFAULT
         }
         .with_config("+interf")

@@ -15,6 +15,7 @@ pub mod lava;
 pub mod matrix;
 pub mod names;
 pub mod pathlen;
+pub mod pmu;
 pub mod qemu;
 pub mod report;
 pub mod run;

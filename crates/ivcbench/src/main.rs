@@ -122,6 +122,9 @@ struct ConfigArgs {
     jailhouse_colouring: bool,
     #[arg(long)]
     force: bool,
+    /// notif: PMU events tx's image counts per sample (as `run --pmu-events`; docs/pmu.md).
+    #[arg(long, value_parser = ivcbench::pmu::parse)]
+    pmu_events: Option<ivc_proto::pmu::Selection>,
 }
 
 #[derive(Args)]
@@ -417,6 +420,12 @@ struct RunArgs {
     /// printed at the end: a few KB for any number of samples, for 10^6 samples on a serial console.
     #[arg(long)]
     histogram: bool,
+    /// notif: PMU events tx counts per sample, on its own core (docs/pmu.md): `artifact` (the
+    /// artifact's 20: ten events at EL1 and at EL2), or a comma list of `<event>[:el1|el2|el1+2]`,
+    /// the event a number (0x08), an Arm name (INST_RETIRED) or an artifact column (inst_ret);
+    /// rotated over groups of samples when there are more than the PMU's counters.
+    #[arg(long, value_parser = ivcbench::pmu::parse)]
+    pmu_events: Option<ivc_proto::pmu::Selection>,
     /// rx does not dirty its L1D while waiting (the artifact does).
     #[arg(long)]
     no_rx_dirty: bool,
@@ -540,6 +549,9 @@ impl RunArgs {
             }
             p.flags |= flag::HISTOGRAM;
         }
+        if let Some(sel) = self.pmu_events {
+            ivcbench::pmu::apply(&mut p, sel, config.experiment, self.target == Target::Qemu)?;
+        }
         if self.no_rx_dirty {
             p.flags &= !flag::RX_DIRTY_L1;
         }
@@ -584,6 +596,9 @@ fn print_outcome(o: &run::Outcome) -> Result<()> {
     print!("{}", report::summary(tx, &o.testbed)?);
     if let Some(line) = report::interference(&o.capture) {
         println!("{line}");
+    }
+    if let Some(t) = ivcbench::pmu::summary(tx, &o.testbed) {
+        print!("{t}");
     }
     if let Some(line) = ivcbench::pathlen::counter_read_line(tx) {
         println!("{line}");
@@ -630,6 +645,7 @@ fn real_main() -> Result<()> {
                 xen_colouring: a.xen_colouring,
                 jailhouse_colouring: a.jailhouse_colouring,
                 force: a.force,
+                pmu: a.pmu_events.unwrap_or_default(),
             };
             for f in ivcbench::config::generate(a.hypervisor, board, a.config, &opts)? {
                 println!("{}", f.display());

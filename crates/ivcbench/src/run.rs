@@ -121,6 +121,7 @@ pub fn run(spec: &RunSpec) -> Result<Outcome> {
 
     let bytes = std::fs::read(&path)?;
     let capture = checked(&path, capture::decode_lenient(&bytes))?;
+    crate::pmu::check(spec, &capture)?;
     Ok(Outcome { capture_path: path, capture, testbed: spec.clock.testbed(machine), wall: meta.wall })
 }
 

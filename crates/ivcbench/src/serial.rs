@@ -179,6 +179,7 @@ pub fn run(spec: &RunSpec, ports: &Ports) -> Result<Outcome> {
 
     let bytes = std::fs::read(&path)?;
     let capture = run::checked(&path, capture::decode_lenient(&bytes))?;
+    crate::pmu::check(spec, &capture)?;
     Ok(Outcome { capture_path: path, capture, testbed: TESTBED.to_string(), wall: t0.elapsed() })
 }
 

@@ -87,3 +87,45 @@ fn refusals_say_why() {
         assert!(stderr(&r).contains(why), "{all:?}: {}", stderr(&r));
     }
 }
+
+/// Boards and farms boot the images `config` writes, so that is where their PMU events come from:
+/// tx's image carries them (rx's none), transfer refuses them before writing anything.
+#[test]
+fn pmu_events_go_into_txs_image_for_boards() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("cell");
+    let o = ivcbench(&[
+        "config",
+        "--hypervisor",
+        "bao",
+        "--experiment",
+        "notif",
+        "--platform",
+        "zcu104",
+        "--out",
+        out.to_str().unwrap(),
+        "--pmu-events",
+        "artifact",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tx = params_of(&out.join("images/tx.bin"));
+    assert_eq!(tx.pmu, ivc_proto::pmu::Selection::artifact());
+    assert!(!tx.has(flag::PMU_PMCEID_ONLY), "a board's core counts implementation-defined events such as EXC_IRQ");
+    assert!(params_of(&out.join("images/rx.bin")).pmu.is_empty());
+    let t = d.path().join("transfer");
+    let o = ivcbench(&[
+        "config",
+        "--hypervisor",
+        "bao",
+        "--experiment",
+        "transfer",
+        "--platform",
+        "zcu104",
+        "--out",
+        t.to_str().unwrap(),
+        "--pmu-events",
+        "inst_ret",
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("--pmu-events is for notif"), "{}", stderr(&o));
+    assert!(!t.exists() || std::fs::read_dir(&t).unwrap().next().is_none(), "nothing written");
+}

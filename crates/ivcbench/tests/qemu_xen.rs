@@ -162,3 +162,35 @@ fn xen_refuses_colouring_and_bad_xen_images() {
     assert!(!o.status.success() && err.contains("nothing at all came out within 3 s"), "{err}");
     assert!(d.path().join("notif/xen").exists(), "the raw console is kept");
 }
+
+/// Xen traps a dom0less domain's PMU and emulates it as reading zero (no vPMU for dom0less
+/// domains): tx reads PMCR_EL0.N = 0, records nothing and the run fails saying why.
+#[test]
+fn xen_refuses_pmu_events_without_a_vpmu() {
+    let d = tempdir();
+    let out = d.path().to_str().unwrap();
+    let args = [
+        "run",
+        "--hypervisor",
+        "xen",
+        "--out",
+        out,
+        "--experiment",
+        "notif",
+        "--samples",
+        "5",
+        "--pmu-events",
+        "inst_ret:el1,inst_ret:el2",
+    ];
+    let o = ivcbench(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    for want in
+        ["refused by tx's PMU on xen/qemu-virt: it has no event counters (tx read PMCR_EL0.N = 0", "dom0less domains cannot ask for a vPMU"]
+    {
+        assert!(stderr.contains(want), "missing `{want}` in:\n{stderr}");
+    }
+    let c = ivc_proto::capture::decode(&std::fs::read(d.path().join("notif/xen")).unwrap()).unwrap();
+    let r = c.run("tx").unwrap();
+    assert_eq!((r.header.get("pmu_n"), r.header.get("pmceid"), r.groups.len()), (Some("0"), Some("0x0"), 0));
+}

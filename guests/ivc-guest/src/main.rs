@@ -8,6 +8,7 @@
 mod apps;
 mod backend;
 mod out;
+mod pmu;
 
 use backend::{Active, Backend};
 use ivc_proto::params::{self, flag, Experiment, Params, Role};

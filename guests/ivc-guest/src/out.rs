@@ -19,6 +19,11 @@ fn emit(line: &str) {
 
 /// Starts `role`'s stream with the header every run carries (docs/capture-format.md).
 pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
+    stream_with(role, p, cols, |_| {})
+}
+
+/// [`stream`] with more header fields, written by `extra` before the header ends.
+pub fn stream_with(role: &'static str, p: &Params, cols: &'static str, extra: impl FnOnce(&mut Stream)) -> Stream {
     let ncols = cols.split(',').filter(|c| !c.is_empty()).count();
     let mut s = Encoder::new(role, ncols, emit as fn(&str));
     let build = option_env!("IVC_BUILD_ID").unwrap_or("unknown");
@@ -31,6 +36,7 @@ pub fn stream(role: &'static str, p: &Params, cols: &'static str) -> Stream {
     s.header(&[("rx_dirty_l1", &(p.has(flag::RX_DIRTY_L1) as u8)), ("rx_inv_icache", &(p.has(flag::RX_INV_ICACHE) as u8))]);
     s.header(&[("mode", &if p.has(flag::HISTOGRAM) { "histogram" } else { "raw" })]);
     s.header(&[("counter_read_ticks", &counter_read_ticks())]);
+    extra(&mut s);
     s.header_done();
     s
 }

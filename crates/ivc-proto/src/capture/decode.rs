@@ -6,7 +6,8 @@
 //! and attaches each error to the run it belongs to, so a report can mark that cell damaged.
 
 use super::crc::crc16;
-use super::{kind, CORRUPT, DIGITS, LOST, TAG, VERSION};
+use super::{kind, CORRUPT, DIGITS, LOST, TAG, VERSIONS_READ};
+use crate::pmu::{self, Counter};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -57,11 +58,11 @@ impl Header {
             v.parse().map_err(|_| DecodeError::new(line, ErrorKind::BadField(k.to_string(), v)))
         };
         let version = num("v")? as u32;
-        if version != VERSION {
+        if !VERSIONS_READ.contains(&version) {
             return Err(DecodeError::new(line, ErrorKind::Version(version)));
         }
         let columns: Vec<String> = need("cols")?.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
-        if columns.len() > super::encode::MAX_COLS {
+        if columns.len() > super::encode::MAX_HEADER_COLS {
             return Err(DecodeError::new(line, ErrorKind::BadField("cols".into(), columns.join(","))));
         }
         Ok(Header {
@@ -97,6 +98,9 @@ pub struct Group {
     pub count: u64,
     /// Histogram mode: one per column, instead of `columns`.
     pub histograms: Vec<Histogram>,
+    /// v2 notif with PMU events: the counters of this group (`G ev=`), whose columns follow the
+    /// header's in `columns`, then the cycle counter's.
+    pub pmu: Vec<Counter>,
 }
 
 /// A column recorded in histogram mode (see `ivc_proto::histogram` for the buckets).
@@ -117,12 +121,25 @@ impl Group {
     pub fn get(&self, key: &str) -> Option<&str> {
         get(&self.fields, key)
     }
-    /// A column's good samples by name.
+    /// A column's good samples by name (a PMU group's too: `inst_ret_el1`, `cycles`).
     pub fn column(&self, header: &Header, name: &str) -> Option<&[u64]> {
-        let i = header.columns.iter().position(|c| c == name)?;
+        let i = self.names(header).iter().position(|c| c == name)?;
         self.columns.get(i).map(Vec::as_slice)
     }
+    /// The names of this group's columns: the header's, then a PMU group's counters
+    /// (`ivc_proto::pmu::Counter::column`) and `cycles`.
+    pub fn names(&self, header: &Header) -> Vec<String> {
+        let mut names = header.columns.clone();
+        if !self.pmu.is_empty() {
+            names.extend(self.pmu.iter().map(|c| c.column().to_string()));
+            names.push(CYCLES.to_string());
+        }
+        names
+    }
 }
+
+/// The cycle counter's column in a PMU group, as the artifact's tables name it.
+pub const CYCLES: &str = "cycles";
 
 /// One run of one role: from its header to its end record.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -231,7 +248,7 @@ impl fmt::Display for DecodeError {
             }
             ErrorKind::MissingField(k) => write!(f, "header lacks `{k}`"),
             ErrorKind::BadField(k, v) => write!(f, "field `{k}` has a bad value `{v}`"),
-            ErrorKind::Version(v) => write!(f, "capture format version {v} is not supported (this decoder reads 1)"),
+            ErrorKind::Version(v) => write!(f, "capture format version {v} is not supported (this decoder reads 1 and 2)"),
             ErrorKind::Totals(m) => write!(f, "end record disagrees with the samples: {m}"),
         }
     }
@@ -412,14 +429,19 @@ impl Decoder {
         match k {
             kind::GROUP => {
                 let f = fields(rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
-                run.groups.push(Group { fields: f, columns: alloc::vec![Vec::new(); ncols], ..Group::default() });
+                let counters = match get(&f, "ev") {
+                    Some(ev) if run.header.version >= 2 => pmu_group(ev).map_err(|m| with_role(DecodeError::new(no, m)))?,
+                    _ => Vec::new(),
+                };
+                let width = ncols + if counters.is_empty() { 0 } else { counters.len() + 1 };
+                run.groups.push(Group { fields: f, columns: alloc::vec![Vec::new(); width], pmu: counters, ..Group::default() });
             }
             kind::SAMPLES => {
                 if run.groups.is_empty() {
                     run.groups.push(Group { columns: alloc::vec![Vec::new(); ncols], ..Group::default() });
                 }
                 let g = run.groups.last_mut().expect("a group was just ensured");
-                samples(g, ncols, rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
+                samples(g, rest).map_err(|m| with_role(DecodeError::new(no, m)))?;
             }
             kind::HISTOGRAM => {
                 if run.groups.is_empty() {
@@ -509,7 +531,22 @@ fn digit(c: u8) -> Option<u64> {
     DIGITS.iter().position(|&d| d == c).map(|p| p as u64)
 }
 
-fn samples(g: &mut Group, ncols: usize, s: &str) -> Result<(), ErrorKind> {
+/// A v2 `G` record's `ev=`: 1 to `pmu::MAX_GROUP` counters.
+fn pmu_group(ev: &str) -> Result<Vec<Counter>, ErrorKind> {
+    let counters = ev
+        .split(',')
+        .map(|i| {
+            pmu::parse_group_item(i).ok_or_else(|| ErrorKind::Malformed(format!("PMU group item `{i}` is not <hex event>:<el1|el2|el1+2>")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if counters.len() > pmu::MAX_GROUP {
+        return Err(ErrorKind::Malformed(format!("PMU group of {} counters (at most {})", counters.len(), pmu::MAX_GROUP)));
+    }
+    Ok(counters)
+}
+
+fn samples(g: &mut Group, s: &str) -> Result<(), ErrorKind> {
+    let ncols = g.columns.len();
     let (index, data) = s.split_once(' ').unwrap_or((s, ""));
     let index: u64 = index.parse().map_err(|_| ErrorKind::Malformed(format!("bad sample index `{index}`")))?;
     if index != g.count {
@@ -621,6 +658,15 @@ fn totals(run: &Run, end: &Fields) -> Result<(), String> {
     }
     let good: u64 =
         run.groups.iter().map(|g| g.columns.first().map_or(0, |c| c.len() as u64) + g.histograms.first().map_or(0, |h| h.n)).sum();
+    // A v2 notif run with PMU events says how many counter sets it rotates over; a run that
+    // refused them (`pmu=refused`: no counters, or events the PMU does not implement) has none.
+    if let Some(sets) = run.header.get("pmu_groups") {
+        let have = run.groups.iter().filter(|g| !g.pmu.is_empty()).count();
+        let want = if get(end, "pmu") == Some("refused") { Some(0) } else { sets.parse::<usize>().ok() };
+        if want != Some(have) {
+            return Err(format!("{have} PMU group(s) decoded, header says pmu_groups={sets}"));
+        }
+    }
     let checks = [
         ("samples", good),
         ("lost", run.lost()),

@@ -5,8 +5,10 @@ use super::crc::crc16;
 use super::{kind, CORRUPT, DIGITS, LOST, MAX_LINE, TAG};
 use core::fmt::{self, Display, Write};
 
-/// Most columns a sample may have.
-pub const MAX_COLS: usize = 4;
+/// Most columns a run's header may name.
+pub const MAX_HEADER_COLS: usize = 4;
+/// Most columns a sample may have: the header's, then a PMU group's event counters and `cycles`.
+pub const MAX_COLS: usize = MAX_HEADER_COLS + crate::pmu::MAX_GROUP + 1;
 /// Room kept at the end of a line for ` ~xxxx`.
 const TRAILER: usize = 6;
 /// Longest encoding of one 64-bit value (64 bits at 5 bits a character).
@@ -98,6 +100,8 @@ fn varint(mut z: u64, out: &mut [u8]) -> usize {
 /// Writes one role's record stream. `emit` gets every finished line, without a line ending.
 pub struct Encoder<F: FnMut(&str)> {
     role: &'static str,
+    /// Columns of the header, and of the current group's samples (more in a PMU group).
+    header_cols: usize,
     ncols: usize,
     emit: F,
     seq: u32,
@@ -110,14 +114,19 @@ pub struct Encoder<F: FnMut(&str)> {
     lost: u64,
     corrupt: u64,
     groups: u64,
+    /// Samples whose encoding did not fit an empty record line, recorded as lost (`wide=` in the
+    /// end record); the values tx records are bounded so that this does not happen.
+    wide: u64,
 }
 
 impl<F: FnMut(&str)> Encoder<F> {
     /// A stream for `role` whose samples have `ncols` columns (at most [`MAX_COLS`]).
     pub fn new(role: &'static str, ncols: usize, emit: F) -> Self {
+        let ncols = ncols.min(MAX_HEADER_COLS);
         Encoder {
             role,
-            ncols: ncols.min(MAX_COLS),
+            header_cols: ncols,
+            ncols,
             emit,
             seq: 0,
             line: LineBuf::new(),
@@ -128,6 +137,7 @@ impl<F: FnMut(&str)> Encoder<F> {
             lost: 0,
             corrupt: 0,
             groups: 0,
+            wide: 0,
         }
     }
 
@@ -179,6 +189,14 @@ impl<F: FnMut(&str)> Encoder<F> {
         self.groups += 1;
     }
 
+    /// Starts a group of notif samples that carry PMU counters (format v2): each sample is the
+    /// header's columns, then one value per counter, then the cycle counter. `G ev=<spec list>`.
+    pub fn pmu_group(&mut self, counters: &[crate::pmu::Counter]) {
+        let counters = &counters[..counters.len().min(crate::pmu::MAX_GROUP)];
+        self.group(&[("ev", &crate::pmu::GroupList(counters))]);
+        self.ncols = self.header_cols + counters.len() + 1;
+    }
+
     /// The interferer's progress: passes done by counter time `t`.
     pub fn progress(&mut self, fields: &[(&str, &dyn Display)]) {
         self.flush();
@@ -196,13 +214,20 @@ impl<F: FnMut(&str)> Encoder<F> {
         self.flush();
     }
 
-    /// Records one sample; `cols` must hold `ncols` values.
+    /// Records one sample; `cols` must hold the group's number of columns.
     pub fn sample(&mut self, cols: &[u64]) {
         let mut enc = [0u8; MAX_COLS * MAX_VALUE_CHARS];
         let mut n = self.encode_values(cols, &mut enc);
         if self.open != kind::SAMPLES || self.line.room() < n {
             self.open_samples();
             n = self.encode_values(cols, &mut enc);
+        }
+        if self.line.room() < n {
+            // Only values far beyond what a sample measures get here; part of a sample must never
+            // stand in a record, so it counts as lost and the end record says why.
+            self.wide += 1;
+            self.lost();
+            return;
         }
         self.line.push_bytes(&enc[..n]);
         self.prev[..self.ncols].copy_from_slice(&cols[..self.ncols]);
@@ -279,8 +304,11 @@ impl<F: FnMut(&str)> Encoder<F> {
     /// Ends the run with its totals (plus `extra` fields) and flushes everything.
     pub fn end(&mut self, extra: &[(&str, &dyn Display)]) {
         self.flush();
-        let (s, l, c, g) = (self.samples, self.lost, self.corrupt, self.groups);
+        let (s, l, c, g, w) = (self.samples, self.lost, self.corrupt, self.groups, self.wide);
         self.fields(kind::END, &[("samples", &s), ("lost", &l), ("corrupt", &c), ("groups", &g)]);
+        if w != 0 {
+            self.fields(kind::END, &[("wide", &w)]);
+        }
         self.fields(kind::END, extra);
         self.flush();
     }

@@ -1,4 +1,4 @@
-//! Capture format v1: what a guest prints and the host parses.
+//! Capture format v2 (reads v1 too): what a guest prints and the host parses.
 //!
 //! Every record is one line, `@ivc1 <role> <seq> <kind> <body> ~<crc>`, that can sit anywhere in a
 //! console line (after a boot log, behind Xen's `(XEN) DOM1: ` prefix, between another VM's
@@ -8,7 +8,7 @@
 //! `E` record holding its totals, so a cut-off run is told from a finished one.
 //!
 //! Kinds: `H` header (`key=value` fields, over as many lines as needed), `G` group (one transfer
-//! mode and buffer size), `S` samples, `P` progress (the interferer's pass rate), `L` a note for
+//! mode and buffer size; from v2 also one set of notif PMU counters, `ev=`), `S` samples, `P` progress (the interferer's pass rate), `L` a note for
 //! people, `E` end; in histogram mode `Y` (a column's count, lost, exact min and max) and `B`
 //! (its non-empty buckets). Samples are varint-coded deltas; see [`encode`] and
 //! docs/capture-format.md.
@@ -19,13 +19,16 @@ pub mod decode;
 pub mod encode;
 
 #[cfg(feature = "alloc")]
-pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run};
+pub use decode::{decode, decode_lenient, Capture, DecodeError, Decoder, ErrorKind, Group, Header, Histogram, Run, CYCLES};
 pub use encode::{Encoder, LineBuf};
 
-/// Marks a record line; the digit is the format version.
+/// Marks a record line. The digit is the version of the record framing (tag, role, sequence
+/// number, kind, checksum), which v2 kept: the header's `v=` says how to read the records.
 pub const TAG: &str = "@ivc1 ";
-/// The format version written in every header (`v=`).
-pub const VERSION: u32 = 1;
+/// The format version written in every header (`v=`). v2 added PMU groups (`G ev=`) to notif.
+pub const VERSION: u32 = 2;
+/// Versions this decoder reads.
+pub const VERSIONS_READ: [u32; 2] = [1, 2];
 /// Printed by tx when it waits for the host; the host answers with [`START_KEY`].
 pub const PROMPT: &str = "Press 's' to start";
 /// The key that starts a run, as in the seed.

@@ -404,10 +404,16 @@ pub struct Options {
     /// and `+col` cells.
     pub jailhouse_colouring: bool,
     pub force: bool,
+    /// PMU events tx's image counts (`--pmu-events`, notif; docs/pmu.md): boards and farms
+    /// boot these images, so this is where their runs get them.
+    pub pmu: ivc_proto::pmu::Selection,
 }
 
 /// Generates the configuration of one cell into `opts.out`; returns the files written.
 pub fn generate(hyp: Hypervisor, board: &'static Platform, config: Configuration, opts: &Options) -> Result<Vec<PathBuf>> {
+    // Refused before anything is written (transfer counts no PMU events).
+    let mut check = ivc_proto::params::Params::DEFAULT;
+    crate::pmu::apply(&mut check, opts.pmu, config.experiment, false)?;
     std::fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     // Absolute: Bao's build includes the images with `.incbin`, relative to its own directory.
     let out = opts.out.canonicalize().with_context(|| format!("resolving {}", opts.out.display()))?;
@@ -456,7 +462,11 @@ fn write_cell(
         let built = crate::build::build_image(&root, hyp, board.name)?;
         let image = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
         std::fs::create_dir_all(out.join("images"))?;
-        for (path, params) in images {
+        for (path, mut params) in images {
+            if matches!(params.role, Role::Tx | Role::All) {
+                let experiment = params.experiment;
+                crate::pmu::apply(&mut params, opts.pmu, experiment, board.name == "qemu-virt")?;
+            }
             let mut bytes = image.clone();
             crate::build::patch_params(&mut bytes, &params)?;
             std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;

@@ -1,7 +1,7 @@
 //! Reading a captures directory (`<experiment>/<hypervisor><suffix>`) into cells: ivcbench's own
 //! captures and the artifact's tables alike, files read two at a time.
 
-use super::dataset::{Cell, CellData, NotifData, Origin, Provenance, TextLines, TransferSeries};
+use super::dataset::{Cell, CellData, ColumnSummary, NotifData, Origin, Provenance, TextLines, TransferSeries};
 use super::legacy;
 use crate::names::Suffix;
 use anyhow::{anyhow, bail, Context, Result};
@@ -225,12 +225,12 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
     cell.data = match cell.experiment {
         Experiment::Notif => {
             let g = run.groups.first();
-            let col = |name: &str| g.and_then(|g| super::column(g, h, name));
+            let col = |name: &str| super::notif_column(run, name);
             CellData::Notif(NotifData {
                 latency: col("rtt").unwrap_or_default(),
                 oneway: col("oneway").filter(|_| h.get("common_counter") == Some("yes")),
                 lost: run.lost(),
-                pmu: Vec::new(),
+                pmu: pmu_columns(run, &mut cell.notes),
                 rel_error: g.filter(|g| !g.histograms.is_empty()).map(|_| ivc_proto::histogram::REL_ERROR),
                 text: TextLines::default(),
             })
@@ -253,6 +253,30 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
         ),
     };
     Ok(())
+}
+
+/// A v2 capture's PMU columns, summarised under the artifact's column names (`inst_ret_el1`,
+/// `cycles` over every group, as the artifact's tables repeat it), so the report shows them next
+/// to the artifact's. On a core without EL2 an EL2-only counter counts nothing: such a column is
+/// left out, with a note, rather than shown as a measured zero.
+fn pmu_columns(run: &ivc_proto::capture::Run, notes: &mut Vec<String>) -> Vec<ColumnSummary> {
+    let no_el2 = run.header.get("pmu_el2") == Some("0");
+    let mut out: Vec<ColumnSummary> = Vec::new();
+    for g in run.groups.iter().filter(|g| !g.pmu.is_empty()) {
+        let base = run.header.columns.len();
+        for (i, (name, values)) in g.names(&run.header).iter().zip(&g.columns).enumerate().skip(base) {
+            if no_el2 && g.pmu.get(i - base).is_some_and(|c| c.el == ivc_proto::pmu::El::El2) {
+                notes.push(format!("PMU column {name} not measured: tx's core has no EL2 (NSH is RES0), so it counts nothing"));
+                continue;
+            }
+            let i = out.iter().position(|s| s.name == *name).unwrap_or_else(|| {
+                out.push(ColumnSummary::new(name));
+                out.len() - 1
+            });
+            values.iter().for_each(|&v| out[i].add(v));
+        }
+    }
+    out
 }
 
 /// What a capture was measured on, from the metadata written beside it: emulated when it says

@@ -19,6 +19,17 @@ use std::fmt::Write;
 /// A column's good samples: as recorded, or (histogram mode) each bucket's samples at the bucket's
 /// midpoint, the smallest and largest replaced by the exact extremes, so that order statistics are
 /// within `ivc_proto::histogram::REL_ERROR` and min and max exact.
+/// A notif column over every group of the run (one group, or one per PMU counter set).
+pub fn notif_column(run: &Run, name: &str) -> Option<Vec<u64>> {
+    let mut all: Option<Vec<u64>> = None;
+    for g in &run.groups {
+        if let Some(v) = column(g, &run.header, name) {
+            all.get_or_insert_with(Vec::new).extend(v);
+        }
+    }
+    all
+}
+
 pub fn column(g: &Group, h: &ivc_proto::capture::Header, name: &str) -> Option<Vec<u64>> {
     let i = h.columns.iter().position(|c| c == name)?;
     if let Some(hist) = g.histograms.get(i) {
@@ -73,9 +84,13 @@ pub fn print_summaries(captures: &[std::path::PathBuf]) -> Result<()> {
         match ivc_proto::capture::decode(&bytes) {
             Ok(c) => match c.run("tx") {
                 Some(tx) => {
-                    print!("{}", summary(tx, &load::provenance_of(path).describe())?);
+                    let on = load::provenance_of(path).describe();
+                    print!("{}", summary(tx, &on)?);
                     if let Some(line) = interference(&c) {
                         println!("{line}");
+                    }
+                    if let Some(t) = crate::pmu::summary(tx, &on) {
+                        print!("{t}");
                     }
                 }
                 None => {
@@ -105,9 +120,11 @@ pub fn summary(run: &Run, testbed: &str) -> Result<String> {
     match h.experiment.as_str() {
         "notif" => {
             let Some(g) = run.groups.first() else { bail!("notif run without samples") };
-            let (Some(rtt), oneway) = (column(g, h, "rtt"), column(g, h, "oneway")) else { bail!("notif run without an `rtt` column") };
+            let (Some(rtt), oneway) = (notif_column(run, "rtt"), notif_column(run, "oneway")) else {
+                bail!("notif run without an `rtt` column")
+            };
             let (rtt, oneway) = (rtt.as_slice(), oneway.as_deref());
-            writeln!(s, "  samples {}, lost {}", g.count, run.lost())?;
+            writeln!(s, "  samples {}, lost {}", run.groups.iter().map(|g| g.count).sum::<u64>(), run.lost())?;
             if !g.histograms.is_empty() {
                 let bound = ivc_proto::histogram::REL_ERROR * 100.0;
                 writeln!(s, "  histogram mode: percentiles within {bound:.1}% (bucket width), min and max exact")?;

@@ -2,33 +2,74 @@
 
 use crate::backend::{control, Active, Backend};
 use crate::out;
+use crate::pmu::{Plan, CYCLES_EL};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use ivc_proto::layout::{RESET_MARK, RESET_MARK_OFFSET, RX_READY};
+use ivc_proto::capture::encode::MAX_COLS;
+use ivc_proto::layout::{ControlBlock, RESET_MARK, RESET_MARK_OFFSET, RX_READY};
 use ivc_proto::params::{flag, Fault, Params};
 use ivc_rt::{counter, cpu, probe, timer};
 
 pub fn run(p: &Params) {
     let ctl = control(Active::setup_tx());
     wait_ready(ctl, p);
-    let mut s = out::stream("tx", p, "rtt,oneway");
+    // PMU events (docs/pmu.md): the counters of one set reset before the doorbell and read after
+    // the acknowledgement, one group of samples per set.
+    let plan = Plan::new(p);
+    let mut s = out::stream_with("tx", p, "rtt,oneway", |s| plan.iter().for_each(|pl| pl.header(s)));
     calibrate();
-    let timeout = out::ticks(p.timeout_ns);
-    let mut gap = out::Gap::new(p);
+    if let Some(pl) = &plan {
+        if pl.refuse(&mut s, p) {
+            ctl.tx.done.store(1, Release);
+            s.end(&[("pmu", &"refused")]);
+            return;
+        }
+    }
     // Counted in every mode: the summary lines for farms come from it; histogram mode prints it.
     let mut hist = out::Histograms::take();
+    let mut seq = 0;
+    match &plan {
+        None => samples(ctl, p, &mut s, &mut hist, &mut seq, None),
+        Some(pl) => {
+            for set in pl.groups() {
+                s.pmu_group(set);
+                ivc_rt::pmu::program(set, CYCLES_EL);
+                samples(ctl, p, &mut s, &mut hist, &mut seq, Some(set.len()));
+            }
+            ivc_rt::pmu::stop();
+        }
+    }
+    ctl.tx.done.store(1, Release);
+    // Every sample, warm-ups included, rang once; rx counts the ones it acknowledged.
+    s.flush();
+    summary(&hist);
+    if p.has(flag::HISTOGRAM) {
+        hist.emit(&mut s);
+    }
+    out::interf_status(&mut s, p);
+    s.end(&[("sent", &seq), ("acked", &ctl.rx.handled.load(Acquire))]);
+}
+
+/// One group: warm-ups, then the recorded samples; with `events` PMU counters programmed, each
+/// sample also carries them and the cycle counter.
+fn samples(ctl: &ControlBlock, p: &Params, s: &mut out::Stream, hist: &mut out::Histograms, seq: &mut u64, events: Option<usize>) {
+    let timeout = out::ticks(p.timeout_ns);
+    let mut gap = out::Gap::new(p);
     let histogram_mode = p.has(flag::HISTOGRAM);
     for i in 0..p.warmups as u64 + p.samples as u64 {
         if p.fault == Fault::ResetGuest && i == p.warmups as u64 + p.fault_at as u64 {
             reset_once();
         }
-        let seq = i + 1;
-        ctl.tx.seq.store(seq, Release);
+        *seq += 1;
+        ctl.tx.seq.store(*seq, Release);
+        if events.is_some() {
+            ivc_rt::pmu::reset();
+        }
         let t0 = counter::now();
         probe::begin();
         Active::ring();
         probe::tx_end();
         let mut acked = true;
-        while ctl.rx.ack.load(Acquire) != seq {
+        while ctl.rx.ack.load(Acquire) != *seq {
             if counter::now().wrapping_sub(t0) > timeout {
                 acked = false;
                 break;
@@ -36,14 +77,19 @@ pub fn run(p: &Params) {
             cpu::relax();
         }
         let t1 = counter::now();
+        let mut cols = [0u64; MAX_COLS];
+        let width = events.map_or(2, |n| {
+            ivc_rt::pmu::read(&mut cols[2..2 + n + 1]);
+            2 + n + 1
+        });
         if i >= p.warmups as u64 {
             if acked {
                 // handler_ts was stored before ack (release), so it belongs to this sample.
                 let entry = ctl.rx.handler_ts.load(Relaxed);
-                let cols = [t1 - t0, entry.wrapping_sub(t0)];
-                hist.add(&cols);
+                cols[..2].copy_from_slice(&[t1 - t0, entry.wrapping_sub(t0)]);
+                hist.add(&[cols[0], cols[1]]);
                 if !histogram_mode {
-                    s.sample(&cols);
+                    s.sample(&cols[..width]);
                 }
             } else {
                 hist.lost += 1;
@@ -54,16 +100,6 @@ pub fn run(p: &Params) {
         }
         gap.sleep();
     }
-    ctl.tx.done.store(1, Release);
-    // Every sample, warm-ups included, rang once; rx counts the ones it acknowledged.
-    s.flush();
-    summary(&hist);
-    if histogram_mode {
-        hist.emit(&mut s);
-    }
-    out::interf_status(&mut s, p);
-    let sent = p.warmups as u64 + p.samples as u64;
-    s.end(&[("sent", &sent), ("acked", &ctl.rx.handled.load(Acquire))]);
 }
 
 /// The instrument's own cost, for the path-length plugin (ivc_proto::pathlen::CALIBRATIONS): an
@@ -109,7 +145,7 @@ fn reset_once() {
 
 /// rx must have its handler in place before the first doorbell; a run with no rx ends with a
 /// note rather than waiting forever.
-pub fn wait_ready(ctl: &ivc_proto::layout::ControlBlock, p: &Params) {
+pub fn wait_ready(ctl: &ControlBlock, p: &Params) {
     let t0 = counter::now();
     let limit = out::ticks(p.timeout_ns.max(1_000_000_000)) * 5;
     while ctl.rx.ready.load(Acquire) != RX_READY {
