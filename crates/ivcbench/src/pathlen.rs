@@ -71,10 +71,14 @@ pub fn load(path: &Path) -> Result<PathLengths> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stat {
     pub min: u64,
+    /// The middle value; of an even count, the lower of the two middle ones (a count that
+    /// occurred, not a midpoint).
     pub median: u64,
     pub max: u64,
     /// How many samples had another value than the median.
     pub off_median: usize,
+    /// How many windows (a side's missing windows are not counted).
+    pub n: usize,
 }
 
 fn stat(mut v: Vec<u64>) -> Option<Stat> {
@@ -83,7 +87,7 @@ fn stat(mut v: Vec<u64>) -> Option<Stat> {
     }
     v.sort_unstable();
     let median = v[(v.len() - 1) / 2];
-    Some(Stat { min: v[0], median, max: v[v.len() - 1], off_median: v.iter().filter(|&&x| x != median).count() })
+    Some(Stat { min: v[0], median, max: v[v.len() - 1], off_median: v.iter().filter(|&&x| x != median).count(), n: v.len() })
 }
 
 /// A notif run's path lengths: per side (tx, rx), the vCPUs it ran on and per EL its statistics.
@@ -154,14 +158,31 @@ pub fn summary(capture: &Path, tx: &Run) -> Result<Option<String>> {
         );
     }
     let p = load(&file)?;
+    Ok(Some(match tables(&file, &p, tx)? {
+        Tables::Notif(t) => format_table(&t),
+        Tables::Transfer(groups) => transfer_summary(&groups, &p),
+    }))
+}
+
+/// A run's path lengths summarised: notif's one table, or transfer's per (mode, buffer size).
+/// `run`'s summary and the report both show these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tables {
+    Notif(Box<Table>),
+    Transfer(Vec<(String, u64, Table)>),
+}
+
+/// The recorded windows of `p` (read from `file`) lined up with tx's run: an error, naming the
+/// file, when they cannot be (another run's file, a run cut short).
+pub fn tables(file: &Path, p: &PathLengths, tx: &Run) -> Result<Tables> {
     if tx.header.experiment == "transfer" {
-        return transfer_summary(&file, &p, tx).map(Some);
+        return transfer_tables(file, p, tx).map(Tables::Transfer);
     }
-    let t = table(&p, tx.header.warmups as usize);
+    let t = table(p, tx.header.warmups as usize);
     if t.samples != tx.header.samples as usize {
         bail!("{}: {} recorded windows, but the capture has {} samples", file.display(), t.samples, tx.header.samples);
     }
-    Ok(Some(format_table(&t)))
+    Ok(Tables::Notif(Box::new(t)))
 }
 
 /// transfer: one window per chunk; per group (mode, buffer size), the chunks of the recorded
@@ -196,10 +217,10 @@ pub fn transfer_tables(file: &Path, p: &PathLengths, tx: &Run) -> Result<Vec<(St
     Ok(out)
 }
 
-fn transfer_summary(file: &Path, p: &PathLengths, tx: &Run) -> Result<String> {
+fn transfer_summary(groups: &[(String, u64, Table)], p: &PathLengths) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "  path length (instructions per chunk handed over, counted by the TCG plugin on the emulated testbed; median):");
-    for (mode, buf, t) in transfer_tables(file, p, tx)? {
+    for (mode, buf, t) in groups {
         let m = |side: usize, el: usize| t.el[side][el].as_ref().map_or("-".to_string(), |x| x.median.to_string());
         let _ = writeln!(s, "    {mode:<9} {buf:>8} B: tx EL1 {} EL2 {}  rx EL1 {} EL2 {}", m(0, 0), m(0, 1), m(1, 0), m(1, 1));
     }
@@ -207,7 +228,7 @@ fn transfer_summary(file: &Path, p: &PathLengths, tx: &Run) -> Result<String> {
     if !c.is_empty() {
         let _ = writeln!(s, "    instrument (instructions): {}", c.join(", "));
     }
-    Ok(s)
+    s
 }
 
 fn fmt_stat(s: &Option<Stat>) -> String {
@@ -259,8 +280,8 @@ mod tests {
         let t = table(&p, 1);
         assert_eq!(t.samples, 3);
         assert_eq!(t.rx_missing, 1);
-        assert_eq!(t.el[0][0], Some(Stat { min: 10, median: 10, max: 12, off_median: 1 }));
-        assert_eq!(t.el[1][0], Some(Stat { min: 20, median: 20, max: 20, off_median: 0 }));
+        assert_eq!(t.el[0][0], Some(Stat { min: 10, median: 10, max: 12, off_median: 1, n: 3 }));
+        assert_eq!(t.el[1][0], Some(Stat { min: 20, median: 20, max: 20, off_median: 0, n: 2 }));
         assert_eq!(t.el[1][1].as_ref().unwrap().median, 7);
         let text = format_table(&t);
         assert!(text.contains("tx (vCPU 0): EL1 10 (min 10, max 12, 1 off)  EL2 0"), "{text}");

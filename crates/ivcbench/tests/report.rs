@@ -128,21 +128,86 @@ fn statistics_of_artifact_tables_and_ivcbench_captures() {
     assert_eq!((cycles["n"].as_u64(), cycles["min"].as_u64(), cycles["max"].as_u64()), (Some(5), Some(1000), Some(5000)));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| bao | base | irqlat (artifact) | 5 |"), "{md}");
-    for f in ["notif.svg", "notif-tail.svg", "transfer.svg", "notif.png", "transfer.png", "report.html"] {
+    for f in ["notif.svg", "notif-tail.svg", "transfer.svg", "pmu.svg", "notif.png", "transfer.png", "pmu.png", "report.html"] {
         assert!(out.join(f).metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} written");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert_eq!(html.matches("<figure><svg").count(), 3, "every figure inline");
+    assert_eq!(html.matches("<figure><svg").count(), 4, "every figure inline (notif, notif-tail, pmu, transfer)");
     assert!(html.contains("artifact table, counter assumed 100 MHz") && html.contains("qemu-virt"));
     // No metadata anywhere: every capture's provenance is unknown, and the page and figures say so.
     assert!(html.contains("This page holds 3 capture(s); captures: 3 unknown"), "{html}");
     let captions: Vec<&str> = html.split("<figcaption>").skip(1).map(|c| &c[..c.find("</figcaption>").unwrap()]).collect();
-    assert_eq!(captions.len(), 3);
+    assert_eq!(captions.len(), 4);
     assert!(captions.iter().all(|c| c.contains("captures: 2 unknown") || c.contains("captures: 1 unknown")), "{captions:?}");
-    for f in ["notif.svg", "notif-tail.svg", "transfer.svg"] {
+    for f in ["notif.svg", "notif-tail.svg", "transfer.svg", "pmu.svg"] {
         let svg = std::fs::read_to_string(out.join(f)).unwrap();
         assert!(svg.contains("class=\"provenance\"") && svg.contains(" unknown"), "{f}");
     }
+}
+
+/// The artifact's PMU columns: one event's EL1 and EL2 side by side in the tables, stacked in the
+/// figure (EL2 on EL1); an event with one level, or none, alone and said so. Means worked by hand.
+#[test]
+fn pmu_events_el1_and_el2_side_by_side_and_stacked() {
+    let d = tempfile::tempdir().unwrap();
+    let dashes = "-".repeat(60) + "\n";
+    let mut t = String::from("Press 's' to start...\n");
+    t += &format!("{:>20}{:>20}{:>20}{:>20}\n", "irqlat", "l1$i_miss_el1", "l1$i_miss_el2", "cycles");
+    for (lat, el1, el2) in [(100, 1, 10), (300, 3, 50), (200, 2, 30)] {
+        t += &row(&[lat, el1, el2, lat * 10]);
+    }
+    t += &dashes;
+    t += &format!("{:>20}{:>20}{:>20}\n", "irqlat", "exceptions_el2", "cycles");
+    for (lat, exc) in [(400, 4), (500, 6)] {
+        t += &row(&[lat, exc, lat * 10]);
+    }
+    write(d.path(), "notif/bao", &t);
+    write(d.path(), "notif/xen+interf", &legacy_notif());
+    let out = d.path().join("out");
+    let o = ivcbench(&["report", d.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // bao: l1$i_miss EL1 mean (1+3+2)/3 = 2, EL2 (10+50+30)/3 = 30; exceptions EL2 only, 5;
+    // cycles over both tables (1000..5000) 3000, not split.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for line in [
+        "| bao | base | l1$i_miss | 2.0 (1–3, n 3) | 30.0 (10–50, n 3) | - |",
+        "| bao | base | exceptions | - | 5.0 (4–6, n 2) | - |",
+        "| bao | base | cycles | - | - | 3000.0 (1000–5000, n 5) [not split] |",
+        "| xen | +interf | l1$i_miss | 2.0 (1–3, n 3) | - | - |",
+    ] {
+        assert!(md.contains(line), "{line}\n{md}");
+    }
+    let csv = std::fs::read_to_string(out.join("report-pmu.csv")).unwrap();
+    assert!(csv.starts_with("hypervisor,configuration,event,level,column,n,min,mean,max,provenance"), "{csv}");
+    assert!(csv.contains("bao,base,l1$i_miss,EL2,l1$i_miss_el2,3,10,30.000,50,unknown,"), "{csv}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let el2 = json["pmu"].as_array().unwrap().iter().find(|p| p["column"] == "l1$i_miss_el2").unwrap();
+    assert_eq!((el2["event"].as_str(), el2["level"].as_str(), el2["mean"].as_f64()), (Some("l1$i_miss"), Some("EL2"), Some(30.0)));
+
+    let svg = std::fs::read_to_string(out.join("pmu.svg")).unwrap();
+    let bar = |hyp: &str, cfg: &str, event: &str, el: &str| -> Option<(f64, f64, String)> {
+        let at = svg.find(&format!("data-panel=\"{event}\" data-hyp=\"{hyp}\" data-cfg=\"{cfg}\" data-el=\"{el}\""))?;
+        let start = svg[..at].rfind("<rect").unwrap();
+        let attr = |n: &str| {
+            let i = svg[start..].find(&format!(" {n}=\"")).unwrap() + start + n.len() + 3;
+            svg[i..].split('"').next().unwrap().to_string()
+        };
+        Some((attr("y").parse().unwrap(), attr("height").parse().unwrap(), attr("data-value")))
+    };
+    let (y1, h1, v1) = bar("bao", "base", "l1$i_miss", "EL1").expect("bao's EL1 bar");
+    let (y2, h2, v2) = bar("bao", "base", "l1$i_miss", "EL2").expect("bao's EL2 bar");
+    assert_eq!((v1.as_str(), v2.as_str()), ("2", "30"));
+    assert!((y2 + h2 - y1).abs() < 0.02 && (h2 / h1 - 15.0).abs() < 0.1, "EL2 (30) stacked on EL1 (2): {y1} {h1} {y2} {h2}");
+    assert!(bar("xen", "+interf", "l1$i_miss", "EL1").is_some() && bar("xen", "+interf", "l1$i_miss", "EL2").is_none());
+    assert!(svg.contains(">2 (EL1 only)<"), "xen's bar without EL2 says so: {svg}");
+    assert_eq!(bar("bao", "base", "exceptions", "EL2").map(|b| b.2), Some("5".to_string()));
+    for title in [">l1$i_miss: EL1 + EL2 stacked<", ">exceptions: EL2 only: no EL1 column<", ">cycles: not split by EL<"] {
+        assert!(svg.contains(title), "{title}");
+    }
+    assert!(svg.contains("events per sample (mean)") && svg.contains("class=\"provenance\""));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("PMU events per sample (mean), a panel per event"), "caption");
 }
 
 #[test]
@@ -212,7 +277,7 @@ fn html_report_loads_in_headless_chromium() {
         .expect("chromium runs (scripts/setup.sh installs Debian's chromium package)");
     let dom = String::from_utf8_lossy(&o.stdout);
     let log = String::from_utf8_lossy(&o.stderr);
-    assert!(dom.contains("data-figures=\"ok 3\""), "every figure laid out; DOM starts:\n{}", &dom[..dom.len().min(400)]);
+    assert!(dom.contains("data-figures=\"ok 4\""), "every figure laid out; DOM starts:\n{}", &dom[..dom.len().min(400)]);
     let console_errors: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
     assert!(console_errors.is_empty(), "console errors: {console_errors:?}");
 }

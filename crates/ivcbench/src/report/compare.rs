@@ -454,6 +454,7 @@ fn raw_cell(v: &serde_json::Value) -> Result<Cell> {
         notes: Vec::new(),
         text: Default::default(),
         interference: None,
+        pathlen: None,
     })
 }
 

@@ -162,6 +162,20 @@ pub struct Cell {
     /// The interference applied, as `report::interference` states it (ivcbench captures with an
     /// interferer).
     pub interference: Option<String>,
+    /// Path lengths from `<capture>.pathlen` (`run --pathlen`): `None` when there is no such file,
+    /// an error (naming file and line, also in `notes`) when it cannot be read or lined up with
+    /// the capture.
+    pub pathlen: Option<Result<PathLen, String>>,
+}
+
+/// A capture's path lengths, summarised as `run` prints them (crate::pathlen).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathLen {
+    /// The `.pathlen` file.
+    pub file: PathBuf,
+    pub tables: crate::pathlen::Tables,
+    /// The instrument's own cost, per exception level (docs/pathlen.md).
+    pub calibrations: Vec<ivc_proto::pathlen::Calibration>,
 }
 
 impl Cell {

@@ -36,16 +36,24 @@ pub struct Row {
     pub source: String,
 }
 
-/// A PMU column of an artifact table, summarised.
+/// A PMU column (an artifact table's, or an ivcbench capture's), summarised per sample.
 #[derive(Clone, Debug, Serialize)]
 pub struct PmuRow {
     pub hypervisor: String,
     pub configuration: String,
+    /// The column's name as recorded (`l1$i_miss_el2`, `cycles`).
     pub column: String,
+    /// The event without its level (`l1$i_miss`), and the level: `EL1`, `EL2`, `EL1+2` or
+    /// `not split` (report::pmu).
+    pub event: String,
+    pub level: &'static str,
     pub n: u64,
     pub min: u64,
     pub mean: f64,
     pub max: u64,
+    pub provenance: &'static str,
+    pub origin: String,
+    pub source: String,
 }
 
 pub fn configuration_name(cell: &Cell) -> String {
@@ -170,14 +178,20 @@ pub fn pmu_rows(cells: &[Cell]) -> Vec<PmuRow> {
     for c in cells {
         if let CellData::Notif(d) = &c.data {
             for p in &d.pmu {
+                let (event, level) = super::pmu::split(&p.name);
                 out.push(PmuRow {
                     hypervisor: c.hypervisor.clone(),
                     configuration: configuration_name(c),
                     column: p.name.clone(),
+                    event: event.to_string(),
+                    level: level.name(),
                     n: p.n,
                     min: if p.n == 0 { 0 } else { p.min },
                     mean: p.mean().unwrap_or(0.0),
                     max: p.max,
+                    provenance: c.provenance.name(),
+                    origin: origin_text(c),
+                    source: c.path.display().to_string(),
                 });
             }
         }
@@ -195,7 +209,7 @@ fn buffer_name(b: u64) -> String {
 
 const CSV_HEADER: &str = "experiment,hypervisor,configuration,metric,mode,buffer,unit,n,lost,corrupt,min,median,mean,p90,p99,p999,max,stddev,median_ci95_lo,median_ci95_hi,freq_hz,damaged,provenance,origin,source";
 
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -243,7 +257,8 @@ pub fn to_csv(rows: &[Row]) -> String {
     s
 }
 
-/// JSON: the rows, the PMU summaries and, with `raw`, every sample of every cell in ticks.
+/// JSON: the rows, the PMU summaries, the path lengths and, with `raw`, every sample of every
+/// cell in ticks.
 pub fn to_json(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], raw: bool) -> String {
     #[derive(Serialize)]
     struct RawCell<'a> {
@@ -297,6 +312,11 @@ pub fn to_json(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], raw: bo
                 "console_text_lines": c.text.count,
                 "console_text_first_line": c.text.first,
                 "interference": c.interference,
+                "pathlen": match &c.pathlen {
+                    Some(Ok(p)) => serde_json::json!(p.file.display().to_string()),
+                    Some(Err(e)) => serde_json::json!({ "left_out": e }),
+                    None => serde_json::Value::Null,
+                },
             })
         })
         .collect();
@@ -307,6 +327,7 @@ pub fn to_json(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], raw: bo
         "rows": rows,
         "comparisons": comparisons,
         "pmu": pmu_rows(cells),
+        "pathlen": super::pathlen::rows(cells),
         "damage": damage,
         "samples": raw_cells,
     });
@@ -322,8 +343,9 @@ fn fmt_stat(v: f64, unit: &str) -> String {
 }
 
 /// Markdown tables: notif round trips and one-way times, transfer throughputs, each configuration
-/// against its base, the interference applied, PMU summaries.
-pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison]) -> String {
+/// against its base, the interference applied, path lengths, PMU events; then the figures, each
+/// `(file, caption)` (file empty when the figure was not written as a file).
+pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], figures: &[(String, String)]) -> String {
     let mut s = format!("{}.\n\n", provenance_summary(cells));
     let notif: Vec<&Row> = rows.iter().filter(|r| r.experiment == "notif").collect();
     if !notif.is_empty() {
@@ -367,14 +389,17 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison]) -> 
         }
         s.push('\n');
     }
-    let pmu = pmu_rows(cells);
-    if !pmu.is_empty() {
-        s.push_str("### PMU columns of the artifact's tables (events per sample)\n\n| hypervisor | configuration | column | n | min | mean | max |\n|---|---|---|--:|--:|--:|--:|\n");
-        for p in pmu {
-            let _ =
-                writeln!(s, "| {} | {} | {} | {} | {} | {:.1} | {} |", p.hypervisor, p.configuration, p.column, p.n, p.min, p.mean, p.max);
+    s.push_str(&super::pathlen::to_markdown(&super::pathlen::rows(cells), cells));
+    s.push_str(&super::pmu::to_markdown(cells));
+    if !figures.is_empty() {
+        s.push_str("### Figures\n\n");
+        for (file, caption) in figures {
+            if !file.is_empty() {
+                let name = file.rsplit_once('.').map_or(file.as_str(), |(n, _)| n);
+                let _ = writeln!(s, "![{name}]({file})\n");
+            }
+            let _ = writeln!(s, "*{caption}*\n");
         }
-        s.push('\n');
     }
     s
 }
@@ -438,6 +463,10 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}.damaged{color:#b00}\n</style><
     for block in markdown.split("### ").skip(1) {
         let mut lines = block.lines();
         let title = lines.next().unwrap_or("");
+        // The figures are on the page already; every other block is a table.
+        if !block.lines().any(|l| l.starts_with('|')) {
+            continue;
+        }
         let _ = writeln!(s, "<h3>{}</h3>\n<table>", html_escape(title));
         for (i, line) in lines.filter(|l| l.starts_with('|')).enumerate() {
             if i == 1 {

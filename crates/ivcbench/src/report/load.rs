@@ -135,6 +135,7 @@ fn load_bytes(experiment: Experiment, hypervisor: &str, suffix: Suffix, path: &P
         notes: Vec::new(),
         text: TextLines::default(),
         interference: None,
+        pathlen: None,
     };
     if contains_tag(bytes) {
         let capture = capture::decode_lenient(bytes);
@@ -252,6 +253,7 @@ fn from_ivcbench(cell: &mut Cell, capture: &Capture) -> Result<()> {
                 .collect(),
         ),
     };
+    super::pathlen::attach(cell, run);
     Ok(())
 }
 

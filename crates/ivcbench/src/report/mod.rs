@@ -6,7 +6,9 @@ pub mod export;
 pub mod legacy;
 pub mod load;
 pub mod output;
+pub mod pathlen;
 pub mod plot;
+pub mod pmu;
 pub mod stats;
 pub mod status;
 

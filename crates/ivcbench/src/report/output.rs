@@ -1,9 +1,10 @@
 //! `ivcbench report` and `ivcbench status`: load a captures directory and write every output.
 
-use super::dataset::Cell;
+use super::dataset::{Cell, Provenance};
 use super::export;
 use super::load::{self, LoadOptions, Loaded};
 use super::status;
+use crate::names::Suffix;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,8 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     };
     if want(Format::Csv) {
         put("report.csv", &export::to_csv(&rows))?;
+        put("report-pathlen.csv", &super::pathlen::to_csv(&super::pathlen::rows(cells)))?;
+        put("report-pmu.csv", &super::pmu::to_csv(&export::pmu_rows(cells)))?;
     }
     // The comparisons (bootstrap, rank tests) on one core while the figures are drawn and
     // rendered on the other.
@@ -79,7 +82,14 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     if want(Format::Json) {
         put("report.json", &export::to_json(&rows, cells, &comparisons, opts.raw))?;
     }
-    let md = export::to_markdown(&rows, cells, &comparisons);
+    // The Markdown lists the figures under their captions, linked where they were written.
+    let file = |name: &str| match (want(Format::Svg), want(Format::Png)) {
+        (true, _) => format!("{name}.svg"),
+        (false, true) => format!("{name}.png"),
+        _ => String::new(),
+    };
+    let listed: Vec<(String, String)> = figures.iter().map(|(name, caption, _)| (file(name), caption.clone())).collect();
+    let md = export::to_markdown(&rows, cells, &comparisons, &listed);
     if want(Format::Md) {
         put("report.md", &md)?;
     }
@@ -90,16 +100,38 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
     Ok(md)
 }
 
+/// What the emulated clock does, for a latency or throughput figure that shows an emulated
+/// `+interf` cell (`effect`: what happens to the figure's metric); `None` when it shows none
+/// (hardware and unknown captures keep their time).
+pub fn emulated_clock_note(drawn: &[&Cell], effect: &str, pathlen_figure: bool) -> Option<String> {
+    let emulated_interf = drawn.iter().any(|c| c.suffix.interf && matches!(c.provenance, Provenance::Emulated { .. }));
+    let measure = if pathlen_figure { "the path-length figure" } else { "path lengths (run --pathlen)" };
+    emulated_interf.then(|| {
+        format!(
+            "Emulated +interf: on the QEMU testbed (icount) virtual time advances with every vCPU's instructions, so a busy \
+             neighbour makes the clock run faster for tx and rx and {effect} without any cache model; {measure} is the measure of the mechanism."
+        )
+    })
+}
+
 /// (file name, caption, SVG) of every figure the cells have data for. Each image carries the
-/// provenance of what it draws in a line at its bottom, and each caption says it too.
+/// provenance of what it draws in a line at its bottom, and each caption says it too; a latency
+/// or throughput figure with an emulated `+interf` cell also says what the emulated clock does.
 pub fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
     use ivc_proto::params::Experiment;
     let notif: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Notif).collect();
     let transfer: Vec<&Cell> = cells.iter().filter(|c| c.experiment == Experiment::Transfer).collect();
+    let pathlen = super::plot::pathlen_bars(&notif);
     let mut out = Vec::new();
-    let mut add = |name: &str, title: String, of: &[&Cell], svg: String| {
+    let mut add = |name: &str, title: String, of: &[&Cell], svg: String, note: Option<String>| {
         let holds = export::provenance_summary(of.iter().copied());
-        out.push((name.to_string(), format!("{title}. {holds}."), super::plot::with_footer(&svg, &holds)));
+        let mut lines = vec![holds.as_str()];
+        lines.extend(note.as_deref());
+        let caption = match &note {
+            Some(n) => format!("{title}. {holds}. {n}"),
+            None => format!("{title}. {holds}."),
+        };
+        out.push((name.to_string(), caption, super::plot::with_footer(&svg, &lines)));
     };
     if !notif.is_empty() {
         let axis = if super::plot::violin_is_log(&notif) {
@@ -107,25 +139,62 @@ pub fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
         } else {
             "linear axis"
         };
+        let note = emulated_clock_note(&notif, "the emulated latency can rise", pathlen.is_some());
         add(
             "notif",
             format!("Notification round trip per configuration and hypervisor ({axis})"),
             &notif,
             super::plot::notif_violin(&notif),
+            note.clone(),
         );
         add(
             "notif-tail",
             "Notification round trip tail: fraction of samples above a value".into(),
             &notif,
             super::plot::notif_tail(&notif),
+            note,
+        );
+    }
+    if let Some(svg) = pathlen {
+        let with: Vec<&Cell> = notif.iter().copied().filter(|c| matches!(c.pathlen, Some(Ok(_)))).collect();
+        add(
+            "pathlen",
+            "Path length per notification: instructions along the notification path (median over the recorded windows, \
+             counted by the TCG plugin of run --pathlen), per hypervisor and configuration, EL1 at the bottom and EL2 stacked on \
+             top, tx and rx in a panel each; the label is EL1+EL2"
+                .into(),
+            &with,
+            svg,
+            None,
+        );
+    }
+    if let Some(svg) = super::plot::pmu_bars(&notif) {
+        let with: Vec<&Cell> =
+            notif.iter().copied().filter(|c| matches!(&c.data, super::dataset::CellData::Notif(d) if !d.pmu.is_empty())).collect();
+        add(
+            "pmu",
+            "PMU events per sample (mean), a panel per event, per hypervisor and configuration: EL1 at the bottom and EL2 stacked \
+             on top where both were counted; an event counted at one level only, or by one counter for both, stands alone and its \
+             panel's title says so"
+                .into(),
+            &with,
+            svg,
+            None,
         );
     }
     if !transfer.is_empty() {
+        // The transfer figure draws the base setup and +interf only.
+        let drawn: Vec<&Cell> = transfer
+            .iter()
+            .copied()
+            .filter(|c| c.suffix == Suffix::default() || c.suffix == Suffix { interf: true, ..Suffix::default() })
+            .collect();
         add(
             "transfer",
             "Transfer throughput by buffer size (ticks at the sizes measured): polling / interrupt, without / with interference".into(),
             &transfer,
             super::plot::transfer_grid(&transfer),
+            emulated_clock_note(&drawn, "the emulated throughput can fall", false),
         );
     }
     out

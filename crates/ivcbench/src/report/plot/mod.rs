@@ -2,10 +2,12 @@
 //! to PNG with resvg. They replace the RTAS'23 artifact's seaborn plots.
 
 mod notif;
+mod stacked;
 mod svg;
 mod transfer;
 
 pub use notif::{notif_tail, notif_violin, violin_is_log};
+pub use stacked::{pathlen_bars, pmu_bars};
 pub use transfer::transfer_grid;
 
 use crate::names::{Hypervisor, Suffix};
@@ -98,30 +100,56 @@ fn legend_column(s: &mut Svg, heading: &str, keys: &[Key], x: f64, mut y: f64) -
     y
 }
 
-/// Adds a line under a figure (its provenance, so that the image says what it shows wherever it
-/// is copied): the document grows by one text line at the bottom.
-pub fn with_footer(figure: &str, line: &str) -> String {
-    const EXTRA: f64 = 16.0;
+/// Adds lines under a figure (its provenance, and where it applies what the emulated clock does,
+/// so that the image says what it shows wherever it is copied): the first line is the provenance,
+/// the others notes, each wrapped to the figure's width; the document grows by as many lines.
+pub fn with_footer(figure: &str, lines: &[&str]) -> String {
     // Svg::new writes `width="W" height="H" viewBox="0 0 W H"` then a background rect of W x H.
     let attr = |name: &str| -> Option<f64> {
         let at = figure.find(&format!(" {name}=\""))? + name.len() + 3;
         figure[at..].split('"').next()?.parse().ok()
     };
     let (Some(w), Some(h)) = (attr("width"), attr("height")) else { return figure.to_string() };
-    let (old, new) = (svg::num(h), svg::num(h + EXTRA));
+    let mut text: Vec<(&str, String)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let class = if i == 0 { "provenance" } else { "note" };
+        for l in wrap_words(line, w - 12.0, 10.0) {
+            text.push((class, l));
+        }
+    }
+    const LINE: f64 = 13.0;
+    let extra = 3.0 + LINE * text.len() as f64;
+    let (old, new) = (svg::num(h), svg::num(h + extra));
     let wn = svg::num(w);
     let mut out = figure
         .replacen(&format!("height=\"{old}\" viewBox=\"0 0 {wn} {old}\""), &format!("height=\"{new}\" viewBox=\"0 0 {wn} {new}\""), 1)
         .replacen(&format!("<rect width=\"{wn}\" height=\"{old}\""), &format!("<rect width=\"{wn}\" height=\"{new}\""), 1);
     let Some(end) = out.rfind("</svg>") else { return figure.to_string() };
-    out.insert_str(
-        end,
-        &format!(
-            "<text class=\"provenance\" x=\"6\" y=\"{}\" font-size=\"10\" fill=\"#555555\">{}</text>\n",
-            svg::num(h + EXTRA - 5.0),
-            svg::escape(line)
-        ),
-    );
+    let mut add = String::new();
+    for (i, (class, l)) in text.iter().enumerate() {
+        add.push_str(&format!(
+            "<text class=\"{class}\" x=\"6\" y=\"{}\" font-size=\"10\" fill=\"#555555\">{}</text>\n",
+            svg::num(h + LINE * (i + 1) as f64 - 2.0),
+            svg::escape(l)
+        ));
+    }
+    out.insert_str(end, &add);
+    out
+}
+
+/// Splits a text at spaces into lines no wider than `width` px at `size` (a word wider than that
+/// gets a line of its own).
+fn wrap_words(text: &str, width: f64, size: f64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match out.last_mut() {
+            Some(l) if svg::text_width(&format!("{l} {word}"), size) <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+    }
     out
 }
 
@@ -195,6 +223,7 @@ pub(crate) mod tests {
             notes: vec![],
             text: Default::default(),
             interference: None,
+            pathlen: None,
         }
     }
 

@@ -112,7 +112,7 @@ fn density(v: &[f64], grid: &[f64]) -> Vec<f64> {
 }
 
 /// Splits a configuration name into lines at its `+` parts when it is wider than `width`.
-fn wrap(name: &str, width: f64) -> Vec<String> {
+pub(super) fn wrap(name: &str, width: f64) -> Vec<String> {
     if svg::text_width(name, FONT_PX) <= width || !name.contains('+') {
         return vec![name.to_string()];
     }
