@@ -103,12 +103,32 @@ pub fn stacked_panels(panels: &[Panel], columns: usize, y_title: &str, panel_h: 
 
     for (i, p) in panels.iter().enumerate() {
         let (px, py) = (4.0 + (i % cols) as f64 * pw, TOP + (i / cols) as f64 * panel_h);
-        panel(&mut s, p, (px, py, pw, panel_h), &hyps, &cfgs, y_title);
+        // The configurations under the lowest panel of each column and the axis title left of
+        // each row: the panels share both (and every text costs the PNG renderer).
+        let labels = Labels { x: i + cols >= panels.len(), y: i % cols == 0 };
+        panel(&mut s, p, (px, py, pw, panel_h), &hyps, &cfgs, y_title, labels);
     }
     Some(s.finish())
 }
 
-fn panel(s: &mut Svg, p: &Panel, (px, py, pw, ph): (f64, f64, f64, f64), hyps: &[(String, &'static str)], cfgs: &[Suffix], y_title: &str) {
+/// A panel with more bars than this writes a value over a bar only where it fits across.
+pub const LABELLED_BARS: usize = 12;
+
+/// Which axis labels a panel writes.
+struct Labels {
+    x: bool,
+    y: bool,
+}
+
+fn panel(
+    s: &mut Svg,
+    p: &Panel,
+    (px, py, pw, ph): (f64, f64, f64, f64),
+    hyps: &[(String, &'static str)],
+    cfgs: &[Suffix],
+    y_title: &str,
+    labels_shown: Labels,
+) {
     s.text(px + pw / 2.0, py + 13.0, &p.title, Anchor::Middle, FONT_PX, false);
     let top = p.bars.iter().map(|b| b.segments.iter().map(|g| g.value).sum::<f64>()).fold(0.0, f64::max);
     let (lo, hi, ticks) = svg::nice_range(0.0, top.max(1.0), 4);
@@ -125,14 +145,16 @@ fn panel(s: &mut Svg, p: &Panel, (px, py, pw, ph): (f64, f64, f64, f64), hyps: &
         s.line(x0, ys.px(*t), x1, ys.px(*t), GRID, 1.0);
         s.text(x0 - 5.0, ys.px(*t) + 4.0, l, Anchor::End, FONT_PX, false);
     }
-    s.text(px + 12.0, (y0 + y1) / 2.0, y_title, Anchor::Middle, 10.0, true);
+    if labels_shown.y {
+        s.text(px + 12.0, (y0 + y1) / 2.0, y_title, Anchor::Middle, 10.0, true);
+    }
     s.line(x0, y1, x1, y1, INK, 1.0);
     s.line(x0, y0, x0, y1, INK, 1.0);
     let slot = cat_w * 0.86 / hyps.len() as f64;
     let bw = (slot * 0.8).min(34.0);
     for (i, (cfg, name)) in cfgs.iter().zip(&names).enumerate() {
         let cx = x0 + cat_w * (i as f64 + 0.5);
-        for (k, line) in name.iter().enumerate() {
+        for (k, line) in name.iter().enumerate().filter(|_| labels_shown.x) {
             s.text(cx, y1 + 14.0 + 13.0 * k as f64, line, Anchor::Middle, FONT_PX, false);
         }
         for (j, (hyp, colour)) in hyps.iter().enumerate() {
@@ -153,11 +175,12 @@ fn panel(s: &mut Svg, p: &Panel, (px, py, pw, ph): (f64, f64, f64, f64), hyps: &
                 s.rect(x - bw / 2.0, yb, bw, ya - yb, colour, &data);
                 base += g.value;
             }
-            // The value above the bar, turned upright when it is wider than the bar's slot.
+            // The value above the bar, turned upright when it is wider than the bar's slot; in a
+            // crowded panel left to the tables (every text costs the PNG renderer more than a bar).
             let y = ys.px(base) - 3.0;
             if svg::text_width(&bar.label, 8.0) <= slot {
                 s.text(x, y, &bar.label, Anchor::Middle, 8.0, false);
-            } else {
+            } else if p.bars.len() <= LABELLED_BARS {
                 s.text(x + 3.0, y, &bar.label, Anchor::Start, 8.0, true);
             }
         }
@@ -228,7 +251,7 @@ pub fn pmu_bars(cells: &[&Cell]) -> Option<String> {
         panels.push(Panel { name: name.clone(), title, bars });
     }
     let cols = if panels.len() >= 3 { 3 } else { panels.len() };
-    stacked_panels(&panels, cols, "events per sample (mean)", 200.0)
+    stacked_panels(&panels, cols, "events per sample (mean)", 170.0)
 }
 
 #[cfg(test)]
