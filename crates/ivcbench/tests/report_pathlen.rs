@@ -168,6 +168,11 @@ fn report_shows_the_path_lengths_the_files_hold() {
     }
     assert_eq!(at, t.len(), "every window belongs to a group");
     assert!(md.contains("### Path length per transfer chunk"), "{md}");
+    // `summary` prints them beside the latency, as `run` did.
+    let o = ivcbench(&["summary", real.path().join("notif/baremetal").to_str().unwrap()]);
+    let want = expected(&file("notif/baremetal"), warm);
+    let line = format!("tx (vCPU 0): EL1 {}  EL2 {}", want[0].2 .0, want[1].2 .0);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(&line), "{line}\n{o:?}");
 
     // 2. The figure: per configuration, tx and rx bars with EL1 at the bottom and EL2 on top.
     let svg = std::fs::read_to_string(out.join("pathlen.svg")).unwrap();
@@ -262,6 +267,10 @@ fn report_shows_the_path_lengths_the_files_hold() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("warning") && err.contains("notif/baremetal.pathlen:5: four counts, EL0 to EL3"), "{err}");
     assert!(err.contains("notif/baremetal+interf.pathlen: 18 recorded windows, but the capture has 20 samples"), "{err}");
+    let o = ivcbench(&["summary", damaged.path().join("notif/baremetal").to_str().unwrap()]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && stdout.contains("round trip") && !stdout.contains("path length"), "{stdout}");
+    assert!(stderr.contains("warning: path lengths left out") && stderr.contains("baremetal.pathlen:5: four counts"), "{stderr}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| baremetal | base | round trip | 20 |") && md.contains("| baremetal | +interf | round trip | 20 |"), "{md}");
     assert!(md.contains("### Path-length files left out") && md.contains("baremetal.pathlen:5"), "{md}");

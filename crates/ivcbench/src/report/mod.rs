@@ -94,6 +94,12 @@ pub fn print_summaries(captures: &[std::path::PathBuf]) -> Result<()> {
                     if let Some(t) = crate::pmu::summary(tx, &on) {
                         print!("{t}");
                     }
+                    // The path lengths beside it, as `run` printed them; a damaged file is said,
+                    // and the latency summary stands.
+                    match crate::pathlen::summary(path, tx) {
+                        Ok(t) => print!("{}", t.unwrap_or_default()),
+                        Err(e) => eprintln!("ivcbench: warning: path lengths left out: {e:#}"),
+                    }
                 }
                 None => {
                     let what = if c.runs.is_empty() { format!("; {}", legacy::file_start(&bytes)) } else { String::new() };

@@ -206,7 +206,11 @@ pub fn to_markdown(rows: &[PathRow], cells: &[Cell]) -> String {
         for g in notif {
             let r = g[0];
             let cal: Vec<String> = calibrations(rows, &r.source).into_iter().map(|(n, v)| format!("{n} {v}")).collect();
-            let lost = if r.rx_missing > 0 { format!(" (rx lost {})", r.rx_missing) } else { String::new() };
+            let mut lost = if r.rx_missing > 0 { format!(" (rx lost {})", r.rx_missing) } else { String::new() };
+            if r.other_el > 0 {
+                // Not in the EL1/EL2 columns: say it is there (report-pathlen.csv's `other_el`).
+                let _ = write!(lost, " (EL0/EL3: {} instructions in all)", r.other_el);
+            }
             let _ = writeln!(
                 s,
                 "| {} | {} | {}{lost} | {} | {} / {} | {} | {} |",
