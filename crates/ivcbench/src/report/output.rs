@@ -211,3 +211,31 @@ pub fn figures(cells: &[Cell]) -> Vec<(String, String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::plot::tests::{notif, transfer};
+
+    #[test]
+    fn the_emulated_clock_is_said_only_for_emulated_interf_cells() {
+        let emulated = Provenance::Emulated { testbed: "emulated on QEMU virt".into() };
+        let mut a = notif("xen", "+interf", 5000.0, 1);
+        a.provenance = emulated.clone();
+        let mut base = notif("xen", "", 5000.0, 2);
+        base.provenance = emulated.clone();
+        let mut board = notif("xen", "+interf", 5000.0, 3);
+        board.provenance = Provenance::Hardware { how: "serial target run on /dev/ttyUSB0".into() };
+        assert!(emulated_clock_note(&[&base, &a], "x", false).unwrap().contains("virtual time advances with every vCPU's instructions"));
+        assert_eq!(emulated_clock_note(&[&base, &board], "x", false), None);
+        assert_eq!(emulated_clock_note(&[&base], "x", true), None);
+        // The transfer figure draws base and +interf: its caption and image carry the note, the
+        // path-length note points at the figure only where there is one.
+        let mut t = transfer("xen", "+interf", 900.0, 4);
+        t.provenance = emulated;
+        let figs = figures(&[t]);
+        let (_, caption, svg) = figs.iter().find(|f| f.0 == "transfer").unwrap();
+        assert!(caption.contains("the emulated throughput can fall") && caption.contains("path lengths (run --pathlen)"), "{caption}");
+        assert!(svg.contains("class=\"note\""));
+    }
+}
