@@ -117,11 +117,11 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
 /// (hardware and unknown captures keep their time).
 pub fn emulated_clock_note(drawn: &[&Cell], effect: &str, pathlen_figure: bool) -> Option<String> {
     let emulated_interf = drawn.iter().any(|c| c.suffix.interf && matches!(c.provenance, Provenance::Emulated { .. }));
-    let measure = if pathlen_figure { "the path-length figure" } else { "path lengths (run --pathlen)" };
+    let measure = if pathlen_figure { "the path-length figure is" } else { "path lengths (run --pathlen) are" };
     emulated_interf.then(|| {
         format!(
             "Emulated +interf: on the QEMU testbed (icount) virtual time advances with every vCPU's instructions, so a busy \
-             neighbour makes the clock run faster for tx and rx and {effect} without any cache model; {measure} is the measure of the mechanism."
+             neighbour makes the clock run faster for tx and rx and {effect} without any cache model; {measure} the measure of the mechanism."
         )
     })
 }
