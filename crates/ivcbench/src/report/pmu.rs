@@ -105,8 +105,9 @@ pub fn levels_shown(cells: &[&Cell], event: &str) -> String {
         (false, true) => parts.push("EL2 only: no EL1 column".to_string()),
         (false, false) => {}
     }
+    let beside = if el1 || el2 { " (dashed, right)" } else { "" };
     for t in together {
-        parts.push(if t == "EL1+2" { "EL1+2 in one counter".to_string() } else { "not split by EL".to_string() });
+        parts.push(if t == "EL1+2" { format!("EL1+2 in one counter{beside}") } else { format!("not split by EL{beside}") });
     }
     parts.join("; ")
 }

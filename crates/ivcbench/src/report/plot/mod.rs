@@ -139,7 +139,7 @@ pub fn with_footer(figure: &str, lines: &[&str]) -> String {
 
 /// Splits a text at spaces into lines no wider than `width` px at `size` (a word wider than that
 /// gets a line of its own).
-fn wrap_words(text: &str, width: f64, size: f64) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, width: f64, size: f64) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in text.split(' ') {
         match out.last_mut() {

@@ -4,7 +4,7 @@
 
 use super::notif::wrap;
 use super::svg::{self, Anchor, Scale, Svg, FONT_PX, GRID, INK};
-use super::{configurations, hypervisors, legend_row, suffix_name, DrawKey, Key};
+use super::{configurations, hypervisors, legend_row, suffix_name, wrap_words, DrawKey, Key};
 use crate::names::Suffix;
 use crate::pathlen::Tables;
 use crate::report::dataset::{Cell, CellData};
@@ -16,11 +16,14 @@ pub struct Segment {
     pub value: f64,
 }
 
-/// One hypervisor in one configuration; `label` is written above the bar.
+/// One hypervisor in one configuration; `label` is written above the bar. `beside`: a value that
+/// counted the same levels at once (a PMU event's `_el1+2` column next to its EL1 and EL2 ones),
+/// drawn as a bar of its own right of the stacked one.
 pub struct Bar {
     pub hyp: String,
     pub cfg: Suffix,
     pub segments: Vec<Segment>,
+    pub beside: Option<Segment>,
     pub label: String,
 }
 
@@ -82,7 +85,7 @@ pub fn stacked_panels(panels: &[Panel], columns: usize, y_title: &str, panel_h: 
     let hkeys: Vec<Key> = hyps.iter().map(|(h, c)| Key { name: h.clone(), draw: swatch(c) }).collect();
     legend_row(&mut s, &hkeys, W / 2.0, 14.0);
     let mut levels: Vec<&'static str> = Vec::new();
-    for seg in bars().flat_map(|b| b.segments.iter()) {
+    for seg in bars().flat_map(|b| b.segments.iter().chain(&b.beside)) {
         if !levels.contains(&seg.level) {
             levels.push(seg.level);
         }
@@ -111,9 +114,6 @@ pub fn stacked_panels(panels: &[Panel], columns: usize, y_title: &str, panel_h: 
     Some(s.finish())
 }
 
-/// A panel with more bars than this writes a value over a bar only where it fits across.
-pub const LABELLED_BARS: usize = 12;
-
 /// Which axis labels a panel writes.
 struct Labels {
     x: bool,
@@ -129,8 +129,19 @@ fn panel(
     y_title: &str,
     labels_shown: Labels,
 ) {
-    s.text(px + pw / 2.0, py + 13.0, &p.title, Anchor::Middle, FONT_PX, false);
-    let top = p.bars.iter().map(|b| b.segments.iter().map(|g| g.value).sum::<f64>()).fold(0.0, f64::max);
+    // The title over at most two lines (a longer one runs on in the second).
+    let mut title = wrap_words(&p.title, pw - 8.0, FONT_PX);
+    if title.len() > 2 {
+        title = vec![title[0].clone(), title[1..].join(" ")];
+    }
+    for (k, line) in title.iter().enumerate() {
+        s.text(px + pw / 2.0, py + 13.0 + 13.0 * k as f64, line, Anchor::Middle, FONT_PX, false);
+    }
+    let top = p
+        .bars
+        .iter()
+        .map(|b| b.segments.iter().map(|g| g.value).sum::<f64>().max(b.beside.as_ref().map_or(0.0, |g| g.value)))
+        .fold(0.0, f64::max);
     let (lo, hi, ticks) = svg::nice_range(0.0, top.max(1.0), 4);
     let step = ticks.get(1).map_or(1.0, |t| t - ticks[0]);
     let labels: Vec<String> = ticks.iter().map(|&t| if hi >= 1e5 { compact(t) } else { svg::tick_label(t, step) }).collect();
@@ -139,7 +150,7 @@ fn panel(
     let cat_w = (x1 - x0) / cfgs.len() as f64;
     let names: Vec<Vec<String>> = cfgs.iter().map(|c| wrap(&suffix_name(*c), cat_w - 4.0)).collect();
     let lines = names.iter().map(Vec::len).max().unwrap_or(1) as f64;
-    let (y0, y1) = (py + 34.0, py + ph - 10.0 - 13.0 * lines);
+    let (y0, y1) = (py + 21.0 + 13.0 * title.len() as f64, py + ph - 10.0 - 13.0 * lines);
     let ys = Scale { d0: lo, d1: hi, r0: y1, r1: y0, log: false };
     for (t, l) in ticks.iter().zip(&labels) {
         s.line(x0, ys.px(*t), x1, ys.px(*t), GRID, 1.0);
@@ -160,8 +171,9 @@ fn panel(
         for (j, (hyp, colour)) in hyps.iter().enumerate() {
             let Some(bar) = p.bars.iter().find(|b| b.hyp == *hyp && b.cfg == *cfg) else { continue };
             let x = cx + (j as f64 - (hyps.len() as f64 - 1.0) / 2.0) * slot;
-            let mut base = 0.0;
-            for g in &bar.segments {
+            // With a bar beside it, the stacked bar takes the left half of the width.
+            let (sx, sw) = if bar.beside.is_some() { (x - bw / 4.0, bw / 2.0) } else { (x, bw) };
+            let rect = |s: &mut Svg, g: &Segment, x: f64, w: f64, base: f64| {
                 let (ya, yb) = (ys.px(base), ys.px(base + g.value));
                 let data = format!(
                     " class=\"bar\" data-panel=\"{}\" data-hyp=\"{}\" data-cfg=\"{}\" data-el=\"{}\" data-value=\"{}\"{}",
@@ -172,16 +184,22 @@ fn panel(
                     g.value,
                     style(g.level, colour)
                 );
-                s.rect(x - bw / 2.0, yb, bw, ya - yb, colour, &data);
+                s.rect(x - w / 2.0, yb, w, ya - yb, colour, &data);
+            };
+            let mut base = 0.0;
+            for g in &bar.segments {
+                rect(s, g, sx, sw, base);
                 base += g.value;
             }
-            // The value above the bar, turned upright when it is wider than the bar's slot; in a
-            // crowded panel left to the tables (every text costs the PNG renderer more than a bar).
-            let y = ys.px(base) - 3.0;
+            if let Some(g) = &bar.beside {
+                rect(s, g, x + bw / 4.0, bw / 2.0, 0.0);
+                base = base.max(g.value);
+            }
+            // The value above the bar where it fits across the bar's slot; else the tables have
+            // it (turned upright it would run into the title, and every text costs the PNG
+            // renderer more than a bar).
             if svg::text_width(&bar.label, 8.0) <= slot {
-                s.text(x, y, &bar.label, Anchor::Middle, 8.0, false);
-            } else if p.bars.len() <= LABELLED_BARS {
-                s.text(x + 3.0, y, &bar.label, Anchor::Start, 8.0, true);
+                s.text(x, ys.px(base) - 3.0, &bar.label, Anchor::Middle, 8.0, false);
             }
         }
     }
@@ -210,7 +228,7 @@ pub fn pathlen_bars(cells: &[&Cell]) -> Option<String> {
                 [a, b] if b.value > 0.0 => format!("{}+{}", a.value, b.value),
                 _ => compact(segments.iter().map(|g| g.value).sum()),
             };
-            panel.bars.push(Bar { hyp: c.hypervisor.clone(), cfg: c.suffix, segments, label });
+            panel.bars.push(Bar { hyp: c.hypervisor.clone(), cfg: c.suffix, segments, beside: None, label });
         }
     }
     stacked_panels(&panels, 2, "instructions per notification (median)", 230.0)
@@ -224,9 +242,10 @@ pub fn pmu_bars(cells: &[&Cell]) -> Option<String> {
     let names = pmu::event_names(&notif);
     let mut panels = Vec::new();
     for name in &names {
-        let title = format!("{name}: {}", pmu::levels_shown(&notif, name));
-        // In a panel that stacks both levels, a bar with one of them says which.
+        let mut title = format!("{name}: {}", pmu::levels_shown(&notif, name));
+        // In a panel that stacks both levels, the title names the bars with one of them.
         let stacked = title.contains("EL1 + EL2 stacked");
+        let mut single: Vec<String> = Vec::new();
         let mut bars = Vec::new();
         for c in &notif {
             let CellData::Notif(d) = &c.data else { continue };
@@ -239,14 +258,28 @@ pub fn pmu_bars(cells: &[&Cell]) -> Option<String> {
             if let Some(x) = e.el2 {
                 segments.push(Segment { level: "EL2", value: mean(x) });
             }
-            if let (Some((x, level)), true) = (e.together, segments.is_empty()) {
-                segments.push(Segment { level: level.name(), value: mean(x) });
+            let mut beside = None;
+            if let Some((x, level)) = e.together {
+                let g = Segment { level: level.name(), value: mean(x) };
+                if segments.is_empty() {
+                    segments.push(g);
+                } else {
+                    beside = Some(g);
+                }
             }
             let mut label = compact(segments.iter().map(|g| g.value).sum());
             if let (true, [only]) = (stacked, segments.as_slice()) {
-                label = format!("{label} ({} only)", only.level);
+                single.push(format!("{} {} {} only", c.hypervisor, suffix_name(c.suffix), only.level));
             }
-            bars.push(Bar { hyp: c.hypervisor.clone(), cfg: c.suffix, segments, label });
+            if let Some(g) = &beside {
+                label = format!("{label} | {}", compact(g.value));
+            }
+            bars.push(Bar { hyp: c.hypervisor.clone(), cfg: c.suffix, segments, beside, label });
+        }
+        match single.len() {
+            0 => {}
+            1 | 2 => title = format!("{title} ({})", single.join(", ")),
+            n => title = format!("{title} ({n} bars of one level: see the table)"),
         }
         panels.push(Panel { name: name.clone(), title, bars });
     }
@@ -306,6 +339,11 @@ mod tests {
         let ((y1, _), (y2, h2)) = (rect("EL1"), rect("EL2"));
         assert!((y2 + h2 - y1).abs() < 0.02, "EL2 on top of EL1: {y1} vs {y2}+{h2}");
         assert!(pmu_bars(&[&notif("xen", "", 1000.0, 1)]).is_none());
+        // One counter for both levels beside the two: its own dashed bar, right of the stack.
+        let c = with_pmu("bao", "", &[("inst_ret_el1", &[400]), ("inst_ret_el2", &[0]), ("inst_ret_el1+2", &[434])]);
+        let svg = pmu_bars(&[&c]).unwrap();
+        assert!(svg.contains("data-el=\"EL1+2\" data-value=\"434\""), "{svg}");
+        assert!(svg.contains(">400 | 434<") && svg.contains("EL1+2 in one counter (dashed, right)"), "{svg}");
         let empty = cell("sel4", "", CellData::Notif(NotifData::default()));
         assert!(pathlen_bars(&[&empty]).is_none());
     }
