@@ -84,7 +84,9 @@ const NOTE: &str = "Emulated +interf: on the QEMU testbed (icount) virtual time 
 fn report_shows_the_path_lengths_the_files_hold() {
     let real = tempfile::tempdir().unwrap();
     let args = |e: &'static str| ["--experiment", e, "--samples", "20", "--gap", "200us", "--pathlen"];
-    let base = run_ok("baremetal", real.path(), &args("notif"));
+    // The base cell also records PMU events (QEMU implements INST_RETIRED), so its own PMU
+    // columns come through the report too.
+    let base = run_ok("baremetal", real.path(), &[&args("notif")[..], &["--pmu-events", "inst_ret:el1,inst_ret:el1+2"]].concat());
     run_ok("baremetal", real.path(), &args("notif+interf"));
     let transfer_args = [
         "--experiment",
@@ -174,6 +176,30 @@ fn report_shows_the_path_lengths_the_files_hold() {
     let line = format!("tx (vCPU 0): EL1 {}  EL2 {}", want[0].2 .0, want[1].2 .0);
     assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains(&line), "{line}\n{o:?}");
 
+    // The base cell's own PMU columns: EL1 and the one-counter EL1+2 side by side in the
+    // tables, drawn in the PMU figure; the means as the capture's columns give them.
+    let run = tx(&base);
+    let g = &run.groups[0];
+    let mean = |name: &str| {
+        let v = g.column(&run.header, name).unwrap();
+        v.iter().sum::<u64>() as f64 / v.len() as f64
+    };
+    let pmu = csv(&out.join("report-pmu.csv"));
+    for (column, level) in [("inst_ret_el1", "EL1"), ("inst_ret_el1+2", "EL1+2")] {
+        let r = pmu.iter().find(|r| r["column"] == column).unwrap_or_else(|| panic!("{column} in {pmu:?}"));
+        assert_eq!((r["event"].as_str(), r["level"].as_str(), r["n"].as_str()), ("inst_ret", level, "20"));
+        assert_eq!(r["mean"], format!("{:.3}", mean(column)), "{column}");
+        assert_eq!(r["provenance"], "emulated");
+    }
+    assert!(md.contains(&format!("| baremetal | base | inst_ret | {:.1} (", mean("inst_ret_el1"))), "{md}");
+    let pmu_svg = std::fs::read_to_string(out.join("pmu.svg")).unwrap();
+    for el in ["EL1", "EL1+2"] {
+        assert!(
+            pmu_svg.contains(&format!("data-panel=\"inst_ret\" data-hyp=\"baremetal\" data-cfg=\"base\" data-el=\"{el}\"")),
+            "{pmu_svg}"
+        );
+    }
+
     // 2. The figure: per configuration, tx and rx bars with EL1 at the bottom and EL2 on top.
     let svg = std::fs::read_to_string(out.join("pathlen.svg")).unwrap();
     let want = expected(&file("notif/baremetal"), warm);
@@ -189,7 +215,7 @@ fn report_shows_the_path_lengths_the_files_hold() {
     // of the latency and throughput figures, not in the path-length figure.
     let captions: Vec<&str> = html.split("<figcaption>").skip(1).map(|c| &c[..c.find("</figcaption>").unwrap()]).collect();
     let noted: Vec<bool> = captions.iter().map(|c| c.contains(NOTE)).collect();
-    assert_eq!(noted, [true, true, false, false], "notif, notif-tail, pathlen, transfer (no +interf): {captions:?}");
+    assert_eq!(noted, [true, true, false, false, false], "notif, notif-tail, pathlen, pmu, transfer (no +interf): {captions:?}");
     assert_eq!(md.matches(NOTE).count(), 2, "{md}");
     let violin = std::fs::read_to_string(out.join("notif.svg")).unwrap();
     assert!(violin.contains("class=\"note\"") && violin.contains("Emulated +interf: on the QEMU testbed (icount)"), "{violin}");
