@@ -64,8 +64,7 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
         put("report-pmu.csv", &super::pmu::to_csv(&export::pmu_rows(cells)))?;
     }
     // The comparisons (bootstrap, rank tests) on one core while the figures are drawn and
-    // rendered on the other; the PNGs are shared out between two renderers, so that whichever
-    // core is free first takes the next figure.
+    // rendered on the other.
     let drawn = want(Format::Svg) || want(Format::Png) || want(Format::Html);
     let (comparisons, figures) = std::thread::scope(|s| -> Result<_> {
         let comparing = s.spawn(|| super::compare::against_base(cells));
@@ -74,20 +73,9 @@ pub fn write(cells: &[Cell], opts: &ReportOptions) -> Result<String> {
             if want(Format::Svg) {
                 put(&format!("{name}.svg"), svg)?;
             }
-        }
-        if want(Format::Png) {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let render = || -> Result<()> {
-                while let Some((name, _, svg)) = figures.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                    super::plot::svg_to_png(svg, &opts.out.join(format!("{name}.png")), 2.0)?;
-                }
-                Ok(())
-            };
-            std::thread::scope(|r| -> Result<()> {
-                let helper = r.spawn(render);
-                render()?;
-                helper.join().map_err(|_| anyhow::anyhow!("rendering a figure panicked"))?
-            })?;
+            if want(Format::Png) {
+                super::plot::svg_to_png(svg, &opts.out.join(format!("{name}.png")), 2.0)?;
+            }
         }
         Ok((comparing.join().map_err(|_| anyhow::anyhow!("the comparisons panicked"))?, figures))
     })?;
