@@ -39,7 +39,7 @@ pub struct Panel {
 fn style(level: &str, colour: &str) -> String {
     match level {
         "EL1" => format!(" fill-opacity=\"0.3\" stroke=\"{colour}\" stroke-width=\"1\""),
-        "EL2" => format!(" fill-opacity=\"0.95\" stroke=\"{colour}\" stroke-width=\"1\""),
+        "EL2" => " fill-opacity=\"0.95\"".to_string(),
         _ => format!(" fill-opacity=\"0.6\" stroke=\"{INK}\" stroke-width=\"1\" stroke-dasharray=\"3 2\""),
     }
 }
@@ -142,7 +142,7 @@ fn panel(
         .iter()
         .map(|b| b.segments.iter().map(|g| g.value).sum::<f64>().max(b.beside.as_ref().map_or(0.0, |g| g.value)))
         .fold(0.0, f64::max);
-    let (lo, hi, ticks) = svg::nice_range(0.0, top.max(1.0), 4);
+    let (lo, hi, ticks) = svg::nice_range(0.0, top.max(1.0), 3);
     let step = ticks.get(1).map_or(1.0, |t| t - ticks[0]);
     let labels: Vec<String> = ticks.iter().map(|&t| if hi >= 1e5 { compact(t) } else { svg::tick_label(t, step) }).collect();
     let label_w = labels.iter().map(|l| svg::text_width(l, FONT_PX)).fold(0.0, f64::max);
