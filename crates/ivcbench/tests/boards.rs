@@ -49,22 +49,7 @@ fn baremetal_notif_runs_on_the_zynqmp_model() {
 #[test]
 fn baremetal_transfer_with_interference_runs_on_the_zynqmp_model() {
     let d = tempfile::tempdir().unwrap();
-    let args = [
-        "--experiment",
-        "transfer+interf",
-        "--platform",
-        "zcu102",
-        "--samples",
-        "2",
-        "--warmups",
-        "1",
-        "--total",
-        "64K",
-        "--buffers",
-        "4K,32K",
-        "--gap",
-        "100us",
-    ];
+    let args = [&["--experiment", "transfer+interf", "--platform", "zcu102"][..], &common::SHORT_TRANSFER].concat();
     let c = common::run_ok("baremetal", d.path(), &args);
     let r = tx(&c);
     assert_eq!(r.header.platform, "zcu102");

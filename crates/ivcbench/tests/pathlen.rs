@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run_ok, tx};
+use common::{run_ok, tx, SHORT_TRANSFER};
 use ivc_proto::pathlen::{Mark, PathLengths};
 use ivcbench::pathlen::{load, sidecar, table};
 use std::path::Path;
@@ -185,21 +185,7 @@ fn xen_path_lengths_split_by_exception_level_repeat_and_ignore_the_interferer() 
 #[test]
 fn xen_transfer_path_lengths_per_chunk() {
     let d = tempfile::tempdir().unwrap();
-    let args = [
-        "--experiment",
-        "transfer",
-        "--samples",
-        "2",
-        "--warmups",
-        "1",
-        "--total",
-        "64K",
-        "--buffers",
-        "4K,32K",
-        "--gap",
-        "100us",
-        "--pathlen",
-    ];
+    let args = [&["--experiment", "transfer"][..], &SHORT_TRANSFER, &["--pathlen"]].concat();
     let c = run_ok("xen", d.path(), &args);
     let file = sidecar(&d.path().join("transfer/xen"));
     let p = load(&file).unwrap();
@@ -264,21 +250,7 @@ fn pathlen_is_refused_where_it_cannot_count() {
 #[test]
 fn baremetal_transfer_path_lengths_per_chunk() {
     let d = tempfile::tempdir().unwrap();
-    let args = [
-        "--experiment",
-        "transfer",
-        "--samples",
-        "2",
-        "--warmups",
-        "1",
-        "--total",
-        "64K",
-        "--buffers",
-        "4K,32K",
-        "--gap",
-        "100us",
-        "--pathlen",
-    ];
+    let args = [&["--experiment", "transfer"][..], &SHORT_TRANSFER, &["--pathlen"]].concat();
     let c = run_ok("baremetal", d.path(), &args);
     let file = sidecar(&d.path().join("transfer/baremetal"));
     let tables = ivcbench::pathlen::transfer_tables(&file, &load(&file).unwrap(), tx(&c)).unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ivcbench, run_ok, tx};
+use common::{ivcbench, run_ok, tx, SHORT_TRANSFER};
 use std::path::Path;
 
 /// A window's counts per side, EL0..EL3 (`None`: the side never closed its window).
@@ -88,21 +88,7 @@ fn report_shows_the_path_lengths_the_files_hold() {
     // columns come through the report too.
     let base = run_ok("baremetal", real.path(), &[&args("notif")[..], &["--pmu-events", "inst_ret:el1,inst_ret:el1+2"]].concat());
     run_ok("baremetal", real.path(), &args("notif+interf"));
-    let transfer_args = [
-        "--experiment",
-        "transfer",
-        "--samples",
-        "2",
-        "--warmups",
-        "1",
-        "--total",
-        "64K",
-        "--buffers",
-        "4K,32K",
-        "--gap",
-        "100us",
-        "--pathlen",
-    ];
+    let transfer_args = [&["--experiment", "transfer"][..], &SHORT_TRANSFER, &["--pathlen"]].concat();
     run_ok("baremetal", real.path(), &transfer_args);
     let warm = tx(&base).header.warmups as usize;
     let file = |rel: &str| std::fs::read_to_string(real.path().join(format!("{rel}.pathlen"))).unwrap();

@@ -25,6 +25,10 @@ pub fn run_ok(hyp: &str, out: &Path, args: &[&str]) -> Capture {
     decode(&std::fs::read(&path).unwrap()).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
+/// A short transfer run, after `--experiment transfer[+interf]`: two samples after one warm-up,
+/// 64 KiB per sample over the 4K and 32K buffers, in both modes.
+pub const SHORT_TRANSFER: [&str; 10] = ["--samples", "2", "--warmups", "1", "--total", "64K", "--buffers", "4K,32K", "--gap", "100us"];
+
 /// tx's run, which must be whole.
 pub fn tx(c: &Capture) -> &Run {
     let r = c.run("tx").expect("a tx run");
