@@ -5,7 +5,7 @@
 //! in words. The methods are stated in docs/report.md.
 
 use super::dataset::{Cell, CellData, NotifData, Origin, Provenance, TransferSeries};
-use super::export::configuration_name;
+use super::export::{configuration_name, Key};
 use super::load::{self, LoadOptions};
 use super::stats::quantile;
 use crate::names::Suffix;
@@ -23,14 +23,7 @@ pub const ALPHA: f64 = 0.05;
 /// One set of samples of a cell: a metric (and mode, buffer size) in display units.
 #[derive(Clone, Debug)]
 pub struct Series {
-    pub experiment: &'static str,
-    pub hypervisor: String,
-    pub configuration: String,
-    /// As in the report's rows: `round_trip`, `one_way`, `irqlat`, `throughput`.
-    pub metric: &'static str,
-    pub mode: Option<String>,
-    pub buffer: Option<u64>,
-    pub unit: &'static str,
+    pub key: Key,
     /// Ascending.
     pub values: Vec<f64>,
     pub provenance: &'static str,
@@ -39,15 +32,15 @@ pub struct Series {
 impl Series {
     /// Lower is better for times, higher for throughput.
     fn higher_is_better(&self) -> bool {
-        self.metric == "throughput"
+        self.key.metric == "throughput"
     }
     /// What the series is within its cell: `round trip`, `throughput polling 4K`.
     pub fn what(&self) -> String {
-        let mut s = super::export::metric_label(self.metric).to_string();
-        if let Some(m) = &self.mode {
+        let mut s = super::export::metric_label(self.key.metric).to_string();
+        if let Some(m) = &self.key.mode {
             let _ = write!(s, " {m}");
         }
-        if let Some(b) = self.buffer {
+        if let Some(b) = self.key.buffer {
             let _ = write!(s, " {}", super::size_name(b));
         }
         s
@@ -62,40 +55,33 @@ impl Series {
                 x
             }
         }
-        self.experiment == o.experiment && m(self.metric) == m(o.metric) && self.mode == o.mode && self.buffer == o.buffer
+        self.key.experiment == o.key.experiment
+            && m(self.key.metric) == m(o.key.metric)
+            && self.key.mode == o.key.mode
+            && self.key.buffer == o.key.buffer
     }
 }
 
 /// Every series of a cell, in the report's units (ns, MiB/s).
 pub fn series(cell: &Cell) -> Vec<Series> {
-    let base = |metric: &'static str, unit: &'static str, values: Vec<f64>| {
+    let base = |key: Key, values: Vec<f64>| {
         let mut values = values;
         super::stats::sort(&mut values);
-        Series {
-            experiment: cell.experiment.name(),
-            hypervisor: cell.hypervisor.clone(),
-            configuration: configuration_name(cell),
-            metric,
-            mode: None,
-            buffer: None,
-            unit,
-            values,
-            provenance: cell.provenance.name(),
-        }
+        Series { key, values, provenance: cell.provenance.name() }
     };
     let mut out = Vec::new();
     match &cell.data {
         CellData::Notif(d) => {
             let metric = if cell.origin == Origin::Legacy { "irqlat" } else { "round_trip" };
-            out.push(base(metric, "ns", d.latency.iter().map(|&t| cell.ticks_to_ns(t)).collect()));
+            out.push(base(Key::of(cell, metric, "ns"), d.latency.iter().map(|&t| cell.ticks_to_ns(t)).collect()));
             if let Some(ow) = &d.oneway {
-                out.push(base("one_way", "ns", ow.iter().map(|&t| cell.ticks_to_ns(t)).collect()));
+                out.push(base(Key::of(cell, "one_way", "ns"), ow.iter().map(|&t| cell.ticks_to_ns(t)).collect()));
             }
         }
         CellData::Transfer(ts) => {
             for t in ts {
                 let v = t.ticks.iter().filter(|&&k| k > 0).map(|&k| super::mib_per_s(t.total, k, cell.freq_hz)).collect();
-                out.push(Series { mode: Some(t.mode.clone()), buffer: Some(t.buf), ..base("throughput", "MiB/s", v) });
+                out.push(base(Key::of(cell, "throughput", "MiB/s").in_group(&t.mode, t.buf), v));
             }
         }
     }
@@ -313,11 +299,11 @@ pub fn compare(a: &Series, b: &Series, label_a: &str, label_b: &str) -> Comparis
     };
     let provenance = if a.provenance == b.provenance { a.provenance.to_string() } else { format!("{} vs {}", a.provenance, b.provenance) };
     Comparison {
-        experiment: a.experiment,
+        experiment: a.key.experiment,
         a: label_a.to_string(),
         b: label_b.to_string(),
         what: a.what(),
-        unit: a.unit,
+        unit: a.key.unit,
         n_a: va.len(),
         n_b: vb.len(),
         median_a: ma,
@@ -470,11 +456,13 @@ pub fn compare_paths(a: &Path, b: &Path, opts: &LoadOptions) -> Result<Vec<Compa
             })
             .collect()
     } else {
-        let la = |s: &Series| format!("{}: {} {}", a.display(), s.hypervisor, s.configuration);
-        let lb = |s: &Series| format!("{}: {} {}", b.display(), s.hypervisor, s.configuration);
+        let la = |s: &Series| format!("{}: {} {}", a.display(), s.key.hypervisor, s.key.configuration);
+        let lb = |s: &Series| format!("{}: {} {}", b.display(), s.key.hypervisor, s.key.configuration);
         sa.iter()
             .filter_map(|x| {
-                let y = sb.iter().find(|y| y.hypervisor == x.hypervisor && y.configuration == x.configuration && x.same_kind(y))?;
+                let y = sb
+                    .iter()
+                    .find(|y| y.key.hypervisor == x.key.hypervisor && y.key.configuration == x.key.configuration && x.same_kind(y))?;
                 Some(compare(x, y, &la(x), &lb(y)))
             })
             .collect::<Vec<_>>()

@@ -7,9 +7,10 @@ use super::stats::Stats;
 use serde::Serialize;
 use std::fmt::Write;
 
-/// One line of every table: a statistic of one cell (and, for transfer, one mode and buffer size).
-#[derive(Clone, Debug, Serialize)]
-pub struct Row {
+/// What a statistic is of: one metric of one cell (and, for transfer, one mode and buffer size).
+/// The report's rows and `compare`'s series share it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Key {
     pub experiment: &'static str,
     pub hypervisor: String,
     /// `base`, `+interf`, ...
@@ -21,6 +22,33 @@ pub struct Row {
     pub buffer: Option<u64>,
     /// `ns` or `MiB/s`.
     pub unit: &'static str,
+}
+
+impl Key {
+    /// A metric of `cell` (no mode or buffer size).
+    pub fn of(cell: &Cell, metric: &'static str, unit: &'static str) -> Key {
+        Key {
+            experiment: cell.experiment.name(),
+            hypervisor: cell.hypervisor.clone(),
+            configuration: configuration_name(cell),
+            metric,
+            mode: None,
+            buffer: None,
+            unit,
+        }
+    }
+
+    /// The same for one transfer mode and buffer size.
+    pub fn in_group(self, mode: &str, buffer: u64) -> Key {
+        Key { mode: Some(mode.to_string()), buffer: Some(buffer), ..self }
+    }
+}
+
+/// One line of every table: a statistic of one cell (and, for transfer, one mode and buffer size).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub key: Key,
     pub lost: u64,
     pub corrupt: u64,
     /// `None` when no sample survived.
@@ -129,14 +157,8 @@ pub fn provenance_summary<'a>(cells: impl IntoIterator<Item = &'a Cell>) -> Stri
 pub fn rows(cells: &[Cell]) -> Vec<Row> {
     let mut out = Vec::new();
     for c in cells {
-        let base = |metric: &'static str, unit: &'static str| Row {
-            experiment: c.experiment.name(),
-            hypervisor: c.hypervisor.clone(),
-            configuration: configuration_name(c),
-            metric,
-            mode: None,
-            buffer: None,
-            unit,
+        let base = |key: Key| Row {
+            key,
             lost: 0,
             corrupt: 0,
             stats: None,
@@ -150,21 +172,23 @@ pub fn rows(cells: &[Cell]) -> Vec<Row> {
         match &c.data {
             CellData::Notif(d) => {
                 let metric = if c.origin == Origin::Legacy { "irqlat" } else { "round_trip" };
-                out.push(Row { lost: d.lost, stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))), ..base(metric, "ns") });
+                out.push(Row {
+                    lost: d.lost,
+                    stats: Stats::of(d.latency.iter().map(|&t| c.ticks_to_ns(t))),
+                    ..base(Key::of(c, metric, "ns"))
+                });
                 if let Some(ow) = &d.oneway {
-                    out.push(Row { stats: Stats::of(ow.iter().map(|&t| c.ticks_to_ns(t))), ..base("one_way", "ns") });
+                    out.push(Row { stats: Stats::of(ow.iter().map(|&t| c.ticks_to_ns(t))), ..base(Key::of(c, "one_way", "ns")) });
                 }
             }
             CellData::Transfer(series) => {
                 for t in series {
                     let secs = |ticks: u64| ticks as f64 / c.freq_hz as f64;
                     out.push(Row {
-                        mode: Some(t.mode.clone()),
-                        buffer: Some(t.buf),
                         lost: t.lost,
                         corrupt: t.corrupt,
                         stats: Stats::of(t.ticks.iter().map(|&k| t.total as f64 / (1u64 << 20) as f64 / secs(k))),
-                        ..base("throughput", "MiB/s")
+                        ..base(Key::of(c, "throughput", "MiB/s").in_group(&t.mode, t.buf))
                     });
                 }
             }
@@ -227,13 +251,13 @@ pub fn to_csv(rows: &[Row]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.experiment,
-            csv_field(&r.hypervisor),
-            csv_field(&r.configuration),
-            r.metric,
-            r.mode.as_deref().unwrap_or(""),
-            r.buffer.map(|b| b.to_string()).unwrap_or_default(),
-            r.unit,
+            r.key.experiment,
+            csv_field(&r.key.hypervisor),
+            csv_field(&r.key.configuration),
+            r.key.metric,
+            r.key.mode.as_deref().unwrap_or(""),
+            r.key.buffer.map(|b| b.to_string()).unwrap_or_default(),
+            r.key.unit,
             st.map_or(0, |t| t.n),
             r.lost,
             r.corrupt,
@@ -347,7 +371,7 @@ fn fmt_stat(v: f64, unit: &str) -> String {
 /// `(file, caption)` (file empty when the figure was not written as a file).
 pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], figures: &[(String, String)]) -> String {
     let mut s = format!("{}.\n\n", provenance_summary(cells));
-    let notif: Vec<&Row> = rows.iter().filter(|r| r.experiment == "notif").collect();
+    let notif: Vec<&Row> = rows.iter().filter(|r| r.key.experiment == "notif").collect();
     if !notif.is_empty() {
         s.push_str("### Notification round trip and one-way (ns)\n\n");
         s.push_str("| hypervisor | configuration | metric | n | lost | min | median (95% CI) | mean | p90 | p99 | p99.9 | max | stddev | origin |\n");
@@ -357,13 +381,13 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], fig
         }
         s.push('\n');
     }
-    let transfer: Vec<&Row> = rows.iter().filter(|r| r.experiment == "transfer").collect();
+    let transfer: Vec<&Row> = rows.iter().filter(|r| r.key.experiment == "transfer").collect();
     if !transfer.is_empty() {
         s.push_str("### Transfer throughput (MiB/s)\n\n");
         s.push_str("| hypervisor | configuration | mode / buffer | n | lost | min | median (95% CI) | mean | p90 | p99 | p99.9 | max | stddev | origin |\n");
         s.push_str("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for r in transfer {
-            let what = format!("{} {}", r.mode.as_deref().unwrap_or("?"), r.buffer.map(buffer_name).unwrap_or_default());
+            let what = format!("{} {}", r.key.mode.as_deref().unwrap_or("?"), r.key.buffer.map(buffer_name).unwrap_or_default());
             s.push_str(&md_row(r, Some(what)));
         }
         s.push('\n');
@@ -406,18 +430,21 @@ pub fn to_markdown(rows: &[Row], cells: &[Cell], comparisons: &[Comparison], fig
 
 fn md_row(r: &Row, what: Option<String>) -> String {
     let damaged = if r.damaged { " (damaged)" } else { "" };
-    let what = what.unwrap_or_else(|| metric_label(r.metric).to_string());
+    let what = what.unwrap_or_else(|| metric_label(r.key.metric).to_string());
     match &r.stats {
         None => {
-            format!("| {}{damaged} | {} | {what} | 0 | {} | | | | | | | | | {} |\n", r.hypervisor, r.configuration, r.lost, r.origin_short)
+            format!(
+                "| {}{damaged} | {} | {what} | 0 | {} | | | | | | | | | {} |\n",
+                r.key.hypervisor, r.key.configuration, r.lost, r.origin_short
+            )
         }
         Some(t) => {
-            let f = |v: f64| fmt_stat(v, r.unit);
+            let f = |v: f64| fmt_stat(v, r.key.unit);
             let ci = t.median_ci95.map(|(a, b)| format!(" ({}–{})", f(a), f(b))).unwrap_or_default();
             format!(
                 "| {}{damaged} | {} | {what} | {} | {} | {} | {}{ci} | {} | {} | {} | {} | {} | {} | {} |\n",
-                r.hypervisor,
-                r.configuration,
+                r.key.hypervisor,
+                r.key.configuration,
                 t.n,
                 r.lost + r.corrupt,
                 f(t.min),
