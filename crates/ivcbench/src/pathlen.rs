@@ -106,9 +106,18 @@ pub struct Table {
     pub calibrations: Vec<(String, u32, u64)>,
 }
 
-/// The recorded samples' path lengths (warm-ups dropped: the first `warmups` windows).
+/// The recorded samples' path lengths of a run of one group (warm-ups dropped: the first
+/// `warmups` windows).
 pub fn table(p: &PathLengths, warmups: usize) -> Table {
-    table_of(&p.samples[warmups.min(p.samples.len())..], &p.calibrations)
+    grouped_table(p, warmups, p.samples.len())
+}
+
+/// The same over groups of samples: tx runs its warm-ups before each group (one per PMU counter
+/// set with `--pmu-events`), so the windows come in groups of `per_group` and the first
+/// `warmups` of each are dropped.
+fn grouped_table(p: &PathLengths, warmups: usize, per_group: usize) -> Table {
+    let recorded: Vec<_> = p.samples.chunks(per_group.max(1)).flat_map(|g| g.get(warmups..).unwrap_or_default()).cloned().collect();
+    table_of(&recorded, &p.calibrations)
 }
 
 /// The path lengths of `windows`.
@@ -178,11 +187,17 @@ pub fn tables(file: &Path, p: &PathLengths, tx: &Run) -> Result<Tables> {
     if tx.header.experiment == "transfer" {
         return transfer_tables(file, p, tx).map(Tables::Transfer);
     }
-    let t = table(p, tx.header.warmups as usize);
-    if t.samples != tx.header.samples as usize {
-        bail!("{}: {} recorded windows, but the capture has {} samples", file.display(), t.samples, tx.header.samples);
+    let (warmups, samples) = (tx.header.warmups as usize, tx.header.samples as usize);
+    let groups = tx.groups.len().max(1);
+    if p.samples.len() != groups * (warmups + samples) {
+        bail!(
+            "{}: {} windows, but the capture's {groups} group(s) of {warmups} warm-ups and {samples} samples make {}",
+            file.display(),
+            p.samples.len(),
+            groups * (warmups + samples)
+        );
     }
-    Ok(Tables::Notif(Box::new(t)))
+    Ok(Tables::Notif(Box::new(grouped_table(p, warmups, warmups + samples))))
 }
 
 /// transfer: one window per chunk; per group (mode, buffer size), the chunks of the recorded
@@ -287,5 +302,15 @@ mod tests {
         assert!(text.contains("tx (vCPU 0): EL1 10 (min 10, max 12, 1 off)  EL2 0"), "{text}");
         assert!(text.contains("rx never acknowledged 1 of 3"), "{text}");
         assert!(text.contains("probe 1"), "{text}");
+    }
+
+    #[test]
+    fn each_group_of_samples_drops_its_own_warmups() {
+        // Two PMU counter sets: warm-up, two samples, warm-up, two samples.
+        let s = |i, tx: u64| Sample { index: i, tx: Some((0, [0, tx, 0, 0])), rx: Some((1, [0, 20, 0, 0])) };
+        let p = PathLengths { vcpus: 2, samples: vec![s(0, 999), s(1, 10), s(2, 10), s(3, 999), s(4, 11), s(5, 11)], calibrations: vec![] };
+        let t = grouped_table(&p, 1, 3);
+        assert_eq!(t.samples, 4);
+        assert_eq!(t.el[0][0], Some(Stat { min: 10, median: 10, max: 11, off_median: 2, n: 4 }));
     }
 }

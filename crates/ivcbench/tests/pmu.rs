@@ -70,9 +70,14 @@ fn more_events_than_counters_rotate_over_groups() {
     let d = tempfile::tempdir().unwrap();
     // 7 counters on QEMU's 6: two groups of 20 samples, 6 then 1 counters.
     let spec = "inst_ret:el1,inst_ret:el2,inst_ret:el1+2,CPU_CYCLES:el1,0x11:el2,0x11:el1+2,SW_INCR";
-    let c = run_ok("baremetal", d.path(), &["--experiment", "notif", "--samples", "20", "--gap", "200us", "--pmu-events", spec]);
+    // With the path lengths too: tx runs its warm-ups before each group, and the windows of both
+    // groups line up with their samples (run fails otherwise).
+    let c =
+        run_ok("baremetal", d.path(), &["--experiment", "notif", "--samples", "20", "--gap", "200us", "--pmu-events", spec, "--pathlen"]);
     let r = tx(&c);
     assert_eq!(r.header.get("pmu_groups"), Some("2"));
+    let windows = ivcbench::pathlen::load(&d.path().join("notif/baremetal.pathlen")).unwrap().samples.len();
+    assert_eq!(windows, 2 * (10 + 20), "a window per doorbell, warm-ups of both groups included");
     let sizes: Vec<usize> = r.groups.iter().map(|g| g.pmu.len()).collect();
     assert_eq!(sizes, [6, 1]);
     assert!(r.groups.iter().all(|g| g.count == 20 && g.lost_at.is_empty()));

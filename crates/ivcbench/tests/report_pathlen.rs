@@ -270,7 +270,7 @@ fn report_shows_the_path_lengths_the_files_hold() {
     };
     let garbled: String = file("notif/baremetal").lines().enumerate().map(|(i, l)| garble(i, l)).collect();
     place(real.path(), damaged.path(), "notif/baremetal", Some(&garbled), None);
-    // The last two windows gone: 18 recorded windows for 20 samples.
+    // The last two windows gone: 28 windows for 10 warm-ups and 20 samples.
     let whole = file("notif/baremetal+interf");
     assert!(whole.lines().last().unwrap().starts_with("N "));
     let short: String = whole.lines().take(whole.lines().count() - 2).map(|l| format!("{l}\n")).collect();
@@ -278,7 +278,10 @@ fn report_shows_the_path_lengths_the_files_hold() {
     let (o, out) = report(damaged.path());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("warning") && err.contains("notif/baremetal.pathlen:5: four counts, EL0 to EL3"), "{err}");
-    assert!(err.contains("notif/baremetal+interf.pathlen: 18 recorded windows, but the capture has 20 samples"), "{err}");
+    assert!(
+        err.contains("notif/baremetal+interf.pathlen: 28 windows, but the capture's 1 group(s) of 10 warm-ups and 20 samples make 30"),
+        "{err}"
+    );
     let o = ivcbench(&["summary", damaged.path().join("notif/baremetal").to_str().unwrap()]);
     let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success() && stdout.contains("round trip") && !stdout.contains("path length"), "{stdout}");
