@@ -46,102 +46,94 @@ fn baremetal_path_lengths_repeat_and_ignore_the_interferer() {
         assert_eq!(side[1].as_ref().unwrap().median, 0, "no EL2 without a hypervisor: {text}");
     }
     assert_eq!((t.tx_cpus.as_slice(), t.rx_cpus.as_slice()), (&[0][..], &[1][..]));
-    // The instrument: an empty window holds its closing marker and whatever the compiler put
-    // between the two markers; the image says what.
-    assert_eq!(t.calibrations[0], ("probe".to_string(), 0, empty_window_in_image()));
+    // The instrument: an empty window holds its closing marker only (its own function, so the
+    // compiler has nothing of a caller to put between the markers); the image says so too.
+    assert_eq!(empty_window_in_image(), 1);
+    assert_eq!(t.calibrations[0], ("probe".to_string(), 0, 1));
     assert!(t.calibrations[1].2 > 1, "{:?}", t.calibrations);
     // The hand count of the SGI doorbell from the image (below) is what the plugin measured.
     let tx_el1 = t.el[0][0].as_ref().unwrap().median;
     assert_eq!(hand_count_sgi_doorbell(), tx_el1, "{text}");
 }
 
-/// The instructions of the first CalBegin..CalEnd window in the baremetal image (the empty one:
-/// straight-line code), counted like the plugin counts: up to and including CalEnd.
-fn empty_window_in_image() -> u64 {
-    use object::{Object, ObjectSection};
+/// The baremetal image's code: (its start address, the .text bytes) and the address of the
+/// function whose symbol contains `name`.
+fn image_and_function(name: &str) -> (u64, Vec<u8>, u64) {
+    use object::{Object, ObjectSection, ObjectSymbol};
     let elf = ivcbench::build::project_root().join("target/guests/baremetal-qemu-virt/aarch64-unknown-none/release/ivc-guest");
     let bytes = std::fs::read(&elf).unwrap();
     let obj = object::File::parse(&*bytes).unwrap();
-    let code = obj.section_by_name(".text").unwrap().data().unwrap();
-    let words: Vec<u32> = code.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    let text = obj.section_by_name(".text").unwrap();
+    let f = obj.symbols().find(|s| s.name().is_ok_and(|n| n.contains(name))).unwrap_or_else(|| panic!("no function {name} in the image"));
+    (text.address(), text.data().unwrap().to_vec(), f.address())
+}
+
+/// The instructions of the empty calibration window in the baremetal image (the function
+/// `empty_window`, straight-line code), counted like the plugin counts: up to and including
+/// CalEnd.
+fn empty_window_in_image() -> u64 {
+    let (base, code, f) = image_and_function("empty_window");
+    let words: Vec<u32> = code[(f - base) as usize..].chunks_exact(4).take(16).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
     let begin = words.iter().position(|&w| w == Mark::CalBegin.encoding()).expect("a CalBegin marker");
     let end = words[begin..].iter().position(|&w| w == Mark::CalEnd.encoding()).expect("its CalEnd");
-    assert!(end < 8, "the empty window is a few instructions");
     end as u64
 }
 
 /// The instructions from tx's Begin marker (excluded) to its TxEnd marker (included) along the
 /// path that writes ICC_SGI1R_EL1 (QEMU virt's GICv3), read from the baremetal image's code the
 /// way one counts by hand in `aarch64-linux-gnu-objdump -d` (docs/pathlen.md): every path
-/// through the conditional branches between the markers is followed. notif's window is the one
-/// loop-free leaf window (transfer's write a chunk in a loop).
+/// through the conditional branches between the markers is followed, from the Begin in
+/// `ring_in_window` (guests/ivc-guest/src/backend/mod.rs), the one function notif's doorbell
+/// window lives in. Every instruction on every path must belong to the doorbell: the loads of
+/// ivc-rt's GIC description and the check of which GIC it is, the SGI's value (mov/movk), the
+/// barriers, the write that sends it (MSR ICC_SGI1R_EL1, or the store to GICD_SGIR on a GICv2),
+/// the branches, and the closing marker. Anything else (an address computation or a loop counter
+/// of the caller, as when the window was inlined into notif_tx's loop) fails the test.
 fn hand_count_sgi_doorbell() -> u64 {
-    use object::{Object, ObjectSection};
-    let elf = ivcbench::build::project_root().join("target/guests/baremetal-qemu-virt/aarch64-unknown-none/release/ivc-guest");
-    let bytes = std::fs::read(&elf).unwrap();
-    let obj = object::File::parse(&*bytes).unwrap();
-    let text = obj.section_by_name(".text").unwrap();
-    let (base, code) = (text.address(), text.data().unwrap());
+    let (base, code, f) = image_and_function("ring_in_window");
     let word = |a: u64| u32::from_le_bytes(code[(a - base) as usize..][..4].try_into().unwrap());
-    let begins: Vec<u64> = (0..code.len() as u64 / 4).map(|i| base + 4 * i).filter(|&a| word(a) == Mark::Begin.encoding()).collect();
+    let begin = (0..16).map(|i| f + 4 * i).find(|&a| word(a) == Mark::Begin.encoding()).expect("ring_in_window opens with Begin");
     // MSR ICC_SGI1R_EL1, Xt (S3_0_C12_C11_5).
     let is_sgi1r = |w: u32| w & !0x1f == 0xd518_cba0;
-    let sext = |v: u32, bits: u32| ((v << (32 - bits)) as i32 >> (32 - bits)) as i64 * 4;
-    // Every path from `begin` to TxEnd: (instructions, whether it writes ICC_SGI1R_EL1), or None
-    // when a branch goes backwards (a loop: transfer's windows, which write a whole chunk), the
-    // window calls or returns, or runs past 200 instructions.
-    let paths = |begin: u64| -> Option<Vec<(u64, bool)>> {
-        let mut found = Vec::new();
-        let mut todo = vec![(begin + 4, 0u64, false)];
-        while let Some((mut pc, mut n, mut sgi)) = todo.pop() {
-            loop {
-                let w = word(pc);
-                n += 1;
-                sgi |= is_sgi1r(w);
-                if n >= 200 {
-                    return None;
-                }
-                if w == Mark::TxEnd.encoding() {
-                    found.push((n, sgi));
-                    break;
-                }
-                let target = |off: i64| (pc as i64 + off) as u64;
-                let (uncond, cond) = if w & 0xfc00_0000 == 0x1400_0000 {
-                    (Some(sext(w & 0x3ff_ffff, 26)), None) // b
-                } else if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 {
-                    (None, Some(sext((w >> 5) & 0x7ffff, 19))) // b.cond, cbz/cbnz
-                } else if w & 0x7e00_0000 == 0x3600_0000 {
-                    (None, Some(sext((w >> 5) & 0x3fff, 14))) // tbz/tbnz
-                } else {
-                    (None, None)
-                };
-                if uncond.or(cond).is_some_and(|off| off <= 0) {
-                    return None;
-                }
-                if let Some(off) = uncond {
-                    pc = target(off);
-                    continue;
-                }
-                if let Some(off) = cond {
-                    todo.push((target(off), n, sgi));
-                }
-                if w & 0xfc00_0000 == 0x9400_0000 || w & 0xffff_fc1f == 0xd65f_0000 {
-                    return None; // a call or a return: not a leaf window
-                }
-                pc += 4;
-            }
-        }
-        Some(found)
+    let doorbell = |w: u32| {
+        w & 0x3b00_0000 == 0x3900_0000 // LDR/STR (unsigned immediate): the GIC description, GICD_SGIR
+            || w & 0x3b20_0c00 == 0x3800_0000 // LDUR/STUR
+            || w & 0x7f80_001f == 0x7100_001f // CMP (immediate): which GIC
+            || matches!(w & 0x7f80_0000, 0x5280_0000 | 0x7280_0000) // MOVZ/MOVK: the SGI's value
+            || w & 0xffff_f0ff == 0xd503_309f // DSB
+            || w & 0xffff_f0ff == 0xd503_30df // ISB
+            || is_sgi1r(w)
+            || w & 0xff00_0010 == 0x5400_0000 // B.cond
+            || w & 0xfc00_0000 == 0x1400_0000 // B
     };
-    // The compiler may lay notif's loop out more than once (one copy per branch of a condition
-    // it hoisted); every copy must count the same.
-    // notif's Begin follows the read of the counter that times the round trip (MRS CNTVCT_EL0).
-    let after_counter_read = |b: u64| (1..=2).any(|i| word(b - 4 * i) & !0x1f == 0xd53b_e040);
-    let notif: Vec<Vec<(u64, bool)>> = begins.iter().filter(|&&b| after_counter_read(b)).filter_map(|&b| paths(b)).collect();
-    assert!(!notif.is_empty(), "no loop-free doorbell window among {} Begin markers", begins.len());
-    let mut sgi: Vec<u64> = notif.iter().flatten().filter(|p| p.1).map(|p| p.0).collect();
-    sgi.dedup();
-    assert_eq!(sgi.len(), 1, "the paths that write ICC_SGI1R_EL1 must agree: {notif:?}");
+    let sext = |v: u32, bits: u32| ((v << (32 - bits)) as i32 >> (32 - bits)) as i64 * 4;
+    // Every path from Begin to TxEnd: (instructions, whether it writes ICC_SGI1R_EL1).
+    let mut found = Vec::new();
+    let mut todo = vec![(begin + 4, 0u64, false)];
+    while let Some((mut pc, mut n, mut sgi)) = todo.pop() {
+        loop {
+            let w = word(pc);
+            n += 1;
+            assert!(n < 64, "no TxEnd within 64 instructions of Begin at {begin:#x}");
+            if w == Mark::TxEnd.encoding() {
+                found.push((n, sgi));
+                break;
+            }
+            assert!(doorbell(w), "{w:08x} at {pc:#x}, between Begin and TxEnd, is not part of the SGI doorbell");
+            sgi |= is_sgi1r(w);
+            let target = |off: i64| (pc as i64 + off) as u64;
+            if w & 0xfc00_0000 == 0x1400_0000 {
+                pc = target(sext(w & 0x3ff_ffff, 26));
+                continue;
+            }
+            if w & 0xff00_0010 == 0x5400_0000 {
+                todo.push((target(sext((w >> 5) & 0x7ffff, 19)), n, sgi));
+            }
+            pc += 4;
+        }
+    }
+    let sgi: Vec<u64> = found.iter().filter(|p| p.1).map(|p| p.0).collect();
+    assert_eq!(sgi.len(), 1, "one path writes ICC_SGI1R_EL1: {found:?}");
     sgi[0]
 }
 

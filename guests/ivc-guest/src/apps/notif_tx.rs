@@ -1,6 +1,6 @@
 //! notif, tx side: ring rx's doorbell and time the round trip until rx's handler acknowledges.
 
-use crate::backend::{control, Active, Backend};
+use crate::backend::{control, ring_in_window, Active, Backend};
 use crate::out;
 use crate::pmu::{Plan, CYCLES_EL};
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -65,9 +65,7 @@ fn samples(ctl: &ControlBlock, p: &Params, s: &mut out::Stream, hist: &mut out::
             ivc_rt::pmu::reset();
         }
         let t0 = counter::now();
-        probe::begin();
-        Active::ring();
-        probe::tx_end();
+        ring_in_window();
         let mut acked = true;
         while ctl.rx.ack.load(Acquire) != *seq {
             if counter::now().wrapping_sub(t0) > timeout {
@@ -105,8 +103,22 @@ fn samples(ctl: &ControlBlock, p: &Params, s: &mut out::Stream, hist: &mut out::
 /// The instrument's own cost, for the path-length plugin (ivc_proto::pathlen::CALIBRATIONS): an
 /// empty window (the probe), then one read of the measurement counter.
 pub fn calibrate() {
+    empty_window();
+    counter_read_window();
+}
+
+/// The empty calibration window: its closing marker only. Not inlined, for the reason
+/// `ring_in_window` is not: inlined, the caller's register arithmetic could land between the
+/// markers.
+#[inline(never)]
+fn empty_window() {
     probe::cal_begin();
     probe::cal_end();
+}
+
+/// One read of the measurement counter between the markers (not inlined: see `empty_window`).
+#[inline(never)]
+fn counter_read_window() {
     probe::cal_begin();
     core::hint::black_box(counter::now());
     probe::cal_end();

@@ -12,7 +12,10 @@ use ivc_proto::params::Params;
 
 static SHARED: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
 
-/// Verifies and acknowledges chunk `seq`.
+/// Verifies and acknowledges chunk `seq`: rx's path-length window (`RxStart` .. `RxAck`). Not
+/// inlined: one copy serves polling and the handler, so both modes count the same check, and
+/// the caller's instructions cannot be scheduled between the markers.
+#[inline(never)]
 fn take(shared: *mut u8, seq: u64) {
     ivc_rt::probe::rx_start();
     let ctl = control(shared);

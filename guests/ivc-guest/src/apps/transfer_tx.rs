@@ -111,20 +111,7 @@ fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64
     let t0 = counter::now();
     for c in 0..total / buf {
         *seq += 1;
-        probe::begin();
-        for (w, slot) in data[..words].iter_mut().enumerate() {
-            *slot = pattern_word(*seq, w as u64);
-        }
-        if damage && c == 0 {
-            data[words / 2] ^= 1;
-        }
-        ctl.tx.len.store(buf, Release);
-        ctl.tx.seq.store(*seq, Release);
-        match mode {
-            Mode::Polling => ctl.tx.flag.store(*seq, Release),
-            Mode::Interrupt => Active::ring(),
-        }
-        probe::tx_end();
+        hand_over(ctl, &mut data[..words], *seq, mode, damage && c == 0);
         let sent = counter::now();
         while ctl.rx.ack.load(Acquire) != *seq {
             if counter::now().wrapping_sub(sent) > timeout {
@@ -139,4 +126,27 @@ fn sample(ctl: &ControlBlock, data: &mut [u64], mode: Mode, buf: u64, total: u64
     } else {
         Outcome::Done(t)
     }
+}
+
+/// Writes chunk `seq` into `chunk` (one bit flipped when `damage`) and signals it, inside tx's
+/// path-length window (`Begin` .. `TxEnd`). Not inlined, so that the window holds the chunk's
+/// work only: inlined into `sample`, the compiler scheduled the caller's instructions (a reload of
+/// `mode` from the stack, the pattern's shifted sequence number hoisted out) across the markers,
+/// which are compiler barriers for memory accesses only.
+#[inline(never)]
+fn hand_over(ctl: &ControlBlock, chunk: &mut [u64], seq: u64, mode: Mode, damage: bool) {
+    probe::begin();
+    for (w, slot) in chunk.iter_mut().enumerate() {
+        *slot = pattern_word(seq, w as u64);
+    }
+    if damage {
+        chunk[chunk.len() / 2] ^= 1;
+    }
+    ctl.tx.len.store(chunk.len() as u64 * 8, Release);
+    ctl.tx.seq.store(seq, Release);
+    match mode {
+        Mode::Polling => ctl.tx.flag.store(seq, Release),
+        Mode::Interrupt => Active::ring(),
+    }
+    probe::tx_end();
 }

@@ -64,6 +64,19 @@ pub trait Backend {
     }
 }
 
+/// Rings rx's doorbell once inside tx's path-length window (`Begin` .. `TxEnd`, docs/pathlen.md).
+/// Not inlined: the markers are compiler barriers for memory accesses only, so inlined into the
+/// caller's loop they let the compiler schedule the caller's register arithmetic (address
+/// computations for the next load, loop counters) between them, and the window's count moved
+/// with unrelated code. In a function of its own the window holds the doorbell's instructions
+/// and the closing marker; the call, the prologue and the return lie outside it.
+#[inline(never)]
+pub fn ring_in_window() {
+    ivc_rt::probe::begin();
+    Active::ring();
+    ivc_rt::probe::tx_end();
+}
+
 /// The control block at the start of a shared region returned by `setup_tx`/`setup_rx`.
 pub fn control(shared: *mut u8) -> &'static ControlBlock {
     // SAFETY: `shared` is the start of the shared region, which the backend has mapped (normal
