@@ -30,9 +30,12 @@ pub fn run(p: &Params) {
     match &plan {
         None => samples(ctl, p, &mut s, &mut hist, &mut seq, None),
         Some(pl) => {
-            for set in pl.groups() {
+            for (i, set) in pl.groups().enumerate() {
                 s.pmu_group(set);
                 ivc_rt::pmu::program(set, CYCLES_EL);
+                if i == 0 {
+                    pmu_read_window(set.len());
+                }
                 samples(ctl, p, &mut s, &mut hist, &mut seq, Some(set.len()));
             }
             ivc_rt::pmu::stop();
@@ -114,6 +117,18 @@ pub fn calibrate() {
 fn empty_window() {
     probe::cal_begin();
     probe::cal_end();
+}
+
+/// The third calibration (ivc_proto::pathlen::CALIBRATIONS), with PMU events only: one read of
+/// `n` event counters and the cycle counter, as each sample ends with (not inlined: see
+/// `empty_window`).
+#[inline(never)]
+fn pmu_read_window(n: usize) {
+    let mut v = [0u64; MAX_COLS];
+    probe::cal_begin();
+    ivc_rt::pmu::read(&mut v[..n + 1]);
+    probe::cal_end();
+    core::hint::black_box(&v);
 }
 
 /// One read of the measurement counter between the markers (not inlined: see `empty_window`).
