@@ -81,7 +81,7 @@ fn more_events_than_counters_rotate_over_groups() {
     // The instrument's cost includes a read of the PMU (six counters and the cycle counter): a
     // select and a read per counter at least.
     let pmu_read: u64 = pathlen.calibrations.iter().find(|c| c.name == "pmu_read").expect("a pmu_read calibration").counts.iter().sum();
-    assert!(pmu_read >= 2 * 6 + 1, "pmu_read {pmu_read}");
+    assert!(pmu_read > 2 * 6, "pmu_read {pmu_read}");
     let sizes: Vec<usize> = r.groups.iter().map(|g| g.pmu.len()).collect();
     assert_eq!(sizes, [6, 1]);
     assert!(r.groups.iter().all(|g| g.count == 20 && g.lost_at.is_empty()));
