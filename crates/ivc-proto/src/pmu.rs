@@ -193,6 +193,19 @@ impl Counter {
     }
 }
 
+/// A PMU column's name split into its event and filter, as [`Counter::column`] joins them:
+/// `l1$i_miss_el2` → (`l1$i_miss`, `Some(El2)`); a column without a filter suffix (`cycles`) →
+/// (`cycles`, `None`).
+pub fn split_column(column: &str) -> (&str, Option<El>) {
+    for el in El::ALL {
+        let base = column.strip_suffix(el.name()).and_then(|c| c.strip_suffix('_'));
+        if let Some(base) = base.filter(|b| !b.is_empty()) {
+            return (base, Some(el));
+        }
+    }
+    (column, None)
+}
+
 /// Displays a counter's column name without allocating (the guest prints it too).
 #[derive(Clone, Copy, Debug)]
 pub struct ColumnName(Counter, bool);
@@ -439,6 +452,13 @@ mod tests {
             assert_eq!(parse_group_item(bad), None, "{bad}");
         }
         assert_eq!(El::El1And2.typer_bits(), 1 << 27);
+        // Every column name splits back into its base name and filter.
+        for c in s.as_slice() {
+            let (col, base) = (c.column().to_string(), c.base_name().to_string());
+            assert_eq!(split_column(&col), (base.as_str(), Some(c.el)), "{col}");
+        }
+        assert_eq!(split_column("cycles"), ("cycles", None));
+        assert_eq!(split_column("_el1"), ("_el1", None));
     }
 
     #[test]

@@ -29,14 +29,17 @@ impl Level {
     }
 }
 
-/// `l1$i_miss_el2` → (`l1$i_miss`, EL2).
+/// `l1$i_miss_el2` → (`l1$i_miss`, EL2), by the names ivc_proto::pmu gives columns.
 pub fn split(column: &str) -> (&str, Level) {
-    for (suffix, level) in [("_el1+2", Level::Both), ("_el1", Level::El1), ("_el2", Level::El2)] {
-        if let Some(event) = column.strip_suffix(suffix).filter(|e| !e.is_empty()) {
-            return (event, level);
-        }
-    }
-    (column, Level::Unsplit)
+    use ivc_proto::pmu::{split_column, El};
+    let (event, el) = split_column(column);
+    let level = match el {
+        Some(El::El1) => Level::El1,
+        Some(El::El2) => Level::El2,
+        Some(El::El1And2) => Level::Both,
+        None => Level::Unsplit,
+    };
+    (event, level)
 }
 
 /// One event of one capture: its columns by level.
