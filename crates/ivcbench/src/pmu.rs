@@ -97,7 +97,7 @@ pub fn no_counters_why(hyp: Hypervisor) -> &'static str {
         Hypervisor::Xen => {
             "Xen traps a domain's PMU accesses (MDCR_EL2.TPM and TPMCR) unless the domain was created with a virtual PMU \
              (XEN_DOMCTL_CDF_vpmu) and emulates PMCR_EL0, PMCEID and the indirect counter registers as reading zero; \
-             dom0less domains cannot ask for a vPMU (no device-tree property for it, up to Xen 4.20), so a dom0less guest \
+             dom0less domains cannot ask for a vPMU (no device-tree property for it, up to Xen master of 2026-08), so a dom0less guest \
              has no counters (docs/pmu.md)"
         }
         _ => "the hypervisor hides the event counters from the guest (MDCR_EL2.HPMN = 0, or PMCR_EL0 emulated as zero; docs/pmu.md)",
